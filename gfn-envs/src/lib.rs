@@ -1,0 +1,1 @@
+//! Built-in environments of the `gfn` framework.

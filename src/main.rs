@@ -1,0 +1,2 @@
+//! The `gfn` command-line tool.
+fn main() {}
