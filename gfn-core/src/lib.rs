@@ -16,3 +16,10 @@ pub mod objective;
 pub mod rng;
 
 pub use error::{Error, Result};
+pub mod eval;
+pub mod policy;
+pub mod replay;
+pub mod sampler;
+pub mod terms;
+pub mod train;
+pub mod trajectory;

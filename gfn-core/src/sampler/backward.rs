@@ -1,0 +1,130 @@
+//! Backward sampling from given terminal objects with `P_B`.
+
+use rayon::prelude::*;
+
+use super::forward::Draw;
+use super::{Record, Running, dead_end, feature_matrix, too_long, MAX_TRAJECTORY_LENGTH};
+use crate::backend::Backend;
+use crate::env::{Environment, EnvironmentExt};
+use crate::policy::categorical::{masked_log_softmax_into, sample_action};
+use crate::policy::{Exploration, Policy};
+use crate::rng::Rng;
+use crate::trajectory::Trajectories;
+use crate::{Error, Result};
+
+struct Slot<S> {
+    running: Running<S>,
+    rng: Rng,
+    log_probs: Vec<f64>,
+    scratch: Vec<f64>,
+    index: usize,
+}
+
+/// Samples one trajectory ending at each of `terminals`, walking back to the source with `P_B`
+/// (uniform over parents, or the policy's learned backward logits).
+///
+/// Fails if a terminal object may not exit, has an invalid log-reward, or if a state without
+/// parents is not the source.
+pub fn sample_backward<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    terminals: &[E::State],
+    draw: Draw,
+) -> Result<Trajectories<E::State>> {
+    let actions = env.action_count();
+    let exit = env.exit_action();
+    let source = env.source();
+    let mut log_rewards = Vec::with_capacity(terminals.len());
+    let mut active = Vec::with_capacity(terminals.len());
+    for (i, x) in terminals.iter().enumerate() {
+        let mut running = Running::new(env, x.clone());
+        if !running.forward_mask[exit] {
+            return Err(Error::InvalidAction {
+                action: exit,
+                state: format!("{x:?}"),
+                reason: "backward trajectories must start at a terminal object, which allows the exit action".into(),
+            });
+        }
+        log_rewards.push(env.checked_log_reward(x)?);
+        running.push(exit);
+        active.push(Slot {
+            running,
+            rng: draw.rng(i),
+            log_probs: vec![0.0; actions],
+            scratch: vec![0.0; actions],
+            index: i,
+        });
+    }
+    let mut done: Vec<Option<Record<E::State>>> = (0..terminals.len()).map(|_| None).collect();
+    // Trajectories already at the source are complete.
+    let mut length = 0;
+    loop {
+        let (finished, still): (Vec<_>, Vec<_>) =
+            active.into_iter().partition(|s| s.running.backward_mask.iter().all(|m| !m));
+        for slot in finished {
+            if slot.running.state != source {
+                return Err(dead_end(&slot.running.state, "backward"));
+            }
+            done[slot.index] = Some(slot.running.record);
+        }
+        active = still;
+        if active.is_empty() {
+            break;
+        }
+        length += 1;
+        if length > MAX_TRAJECTORY_LENGTH {
+            return Err(too_long(&active[0].running.state));
+        }
+        let output = if policy.learned_backward() {
+            Some(policy.infer(&feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running)))?)
+        } else {
+            None
+        };
+        let retreat = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<()> {
+            let r = &mut slot.running;
+            match output.as_ref().and_then(|o| o.backward_logits(j)) {
+                Some(logits) => {
+                    masked_log_softmax_into(logits, &r.backward_mask, &mut slot.log_probs);
+                }
+                None => {
+                    let k = r.backward_mask.iter().filter(|m| **m).count() as f64;
+                    for (lp, &m) in slot.log_probs.iter_mut().zip(&r.backward_mask) {
+                        *lp = if m { -k.ln() } else { f64::NEG_INFINITY };
+                    }
+                }
+            }
+            let action = sample_action(
+                &slot.log_probs,
+                &r.backward_mask,
+                Exploration::default(),
+                &mut slot.rng,
+                &mut slot.scratch,
+            );
+            env.backward_step(&mut r.state, action)?;
+            r.refresh(env);
+            r.push(action);
+            Ok(())
+        };
+        if rayon::current_num_threads() > 1 && active.len() > 1 {
+            active.par_iter_mut().enumerate().try_for_each(retreat)?;
+        } else {
+            active.iter_mut().enumerate().try_for_each(retreat)?;
+        }
+    }
+    let (features, masks) = (env.feature_dim(), actions);
+    let mut out = Trajectories::new(features, masks);
+    for (record, log_reward) in done.into_iter().flatten().zip(log_rewards) {
+        // Records run from the terminal back to the source; reverse them step by step.
+        let steps = record.actions.len();
+        for t in (0..steps).rev() {
+            out.states.push(record.states[t].clone());
+            out.actions.push(record.actions[t]);
+            out.features.extend_from_slice(&record.features[t * features..(t + 1) * features]);
+            out.forward_masks.extend_from_slice(&record.forward_masks[t * masks..(t + 1) * masks]);
+            out.backward_masks.extend_from_slice(&record.backward_masks[t * masks..(t + 1) * masks]);
+        }
+        out.log_reward.push(log_reward);
+        out.offsets.push(out.actions.len());
+    }
+    Ok(out)
+}

@@ -1,0 +1,123 @@
+//! Forward sampling from the source.
+
+use rayon::prelude::*;
+
+use super::{Running, dead_end, feature_matrix, too_long, MAX_TRAJECTORY_LENGTH};
+use crate::backend::Backend;
+use crate::env::{Environment, EnvironmentExt};
+use crate::policy::categorical::{masked_log_softmax_into, sample_action};
+use crate::policy::{Exploration, Policy};
+use crate::rng::{stream, Purpose, Rng};
+use crate::trajectory::Trajectories;
+use crate::{Error, Result};
+
+/// Names the random streams of one batch: trajectory `i` draws from
+/// `stream(seed, purpose, [round, i])`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draw {
+    /// The run's seed.
+    pub seed: u64,
+    /// What the batch is for.
+    pub purpose: Purpose,
+    /// The round (usually the training iteration).
+    pub round: u64,
+}
+
+impl Draw {
+    /// The stream of trajectory `i`.
+    pub fn rng(&self, i: usize) -> Rng {
+        stream(self.seed, self.purpose, &[self.round, i as u64])
+    }
+}
+
+/// Per-trajectory sampling state.
+struct Slot<S> {
+    running: Running<S>,
+    rng: Rng,
+    log_probs: Vec<f64>,
+    scratch: Vec<f64>,
+    index: usize,
+}
+
+/// Samples `n` complete trajectories from the source with the forward policy under
+/// `exploration`, drawing from the streams named by `draw`.
+///
+/// Fails if a state has no allowed action, if a trajectory never ends, or if a sampled terminal
+/// object has a NaN or infinite log-reward.
+pub fn sample_forward<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    n: usize,
+    exploration: Exploration,
+    draw: Draw,
+) -> Result<Trajectories<E::State>> {
+    let actions = env.action_count();
+    let exit = env.exit_action();
+    let mut active: Vec<Slot<E::State>> = (0..n)
+        .map(|i| Slot {
+            running: Running::new(env, env.source()),
+            rng: draw.rng(i),
+            log_probs: vec![0.0; actions],
+            scratch: vec![0.0; actions],
+            index: i,
+        })
+        .collect();
+    let mut done: Vec<Option<(super::Record<E::State>, f64)>> = (0..n).map(|_| None).collect();
+    let mut length = 0;
+    while !active.is_empty() {
+        length += 1;
+        if length > MAX_TRAJECTORY_LENGTH {
+            return Err(too_long(&active[0].running.state));
+        }
+        let features = feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running));
+        let output = policy.infer(&features)?;
+        // Per trajectory: draw an action and apply it. Returns Some(log R) when the trajectory ends.
+        let advance = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<Option<f64>> {
+            let r = &mut slot.running;
+            if !masked_log_softmax_into(output.forward_logits(j), &r.forward_mask, &mut slot.log_probs) {
+                return Err(dead_end(&r.state, "forward"));
+            }
+            let action = sample_action(&slot.log_probs, &r.forward_mask, exploration, &mut slot.rng, &mut slot.scratch);
+            r.push(action);
+            if action == exit {
+                let log_reward = env.checked_log_reward(&r.state)?;
+                if log_reward == f64::NEG_INFINITY {
+                    return Err(Error::InvalidReward {
+                        value: log_reward,
+                        state: format!("{:?}", r.state),
+                        reason: "a sampled terminal object has zero reward; mask its exit action instead".into(),
+                    });
+                }
+                return Ok(Some(log_reward));
+            }
+            env.step(&mut r.state, action)?;
+            r.refresh(env);
+            Ok(None)
+        };
+        let finished: Vec<Option<f64>> = if rayon::current_num_threads() > 1 && active.len() > 1 {
+            active.par_iter_mut().enumerate().map(advance).collect::<Result<_>>()?
+        } else {
+            active.iter_mut().enumerate().map(advance).collect::<Result<_>>()?
+        };
+        let mut still = Vec::with_capacity(active.len());
+        for (slot, fin) in active.into_iter().zip(finished) {
+            match fin {
+                Some(log_reward) => done[slot.index] = Some((slot.running.record, log_reward)),
+                None => still.push(slot),
+            }
+        }
+        active = still;
+    }
+    let mut out = Trajectories::new(env.feature_dim(), actions);
+    for (record, log_reward) in done.into_iter().flatten() {
+        out.states.extend(record.states);
+        out.actions.extend(record.actions);
+        out.features.extend(record.features);
+        out.forward_masks.extend(record.forward_masks);
+        out.backward_masks.extend(record.backward_masks);
+        out.log_reward.push(log_reward);
+        out.offsets.push(out.actions.len());
+    }
+    Ok(out)
+}
+

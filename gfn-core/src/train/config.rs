@@ -1,0 +1,244 @@
+//! Validated training configuration (serde; mirrored by the CLI flags and TOML files).
+
+use serde::{Deserialize, Serialize};
+
+use crate::objective::Residual;
+use crate::optim::AdamConfig;
+use crate::policy::{Exploration, PolicyConfig};
+use crate::replay::ReplayConfig;
+use crate::{Error, Result};
+
+/// The training objectives the trainer knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectiveKind {
+    /// Trajectory balance.
+    #[default]
+    Tb,
+    /// Detailed balance.
+    Db,
+    /// Modified detailed balance (every state terminating).
+    Moddb,
+    /// Sub-trajectory balance SubTB(λ).
+    Subtb,
+    /// Flow matching.
+    Fm,
+    /// VarGrad / log-partition variance.
+    Vargrad,
+    /// Contrastive balance, half-batch pairs.
+    Cb,
+    /// Contrastive balance, all pairs.
+    Cbf,
+}
+
+impl ObjectiveKind {
+    /// Every kind, in CLI order.
+    pub const ALL: [ObjectiveKind; 8] = [
+        ObjectiveKind::Tb,
+        ObjectiveKind::Db,
+        ObjectiveKind::Moddb,
+        ObjectiveKind::Subtb,
+        ObjectiveKind::Fm,
+        ObjectiveKind::Vargrad,
+        ObjectiveKind::Cb,
+        ObjectiveKind::Cbf,
+    ];
+
+    /// The CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveKind::Tb => "tb",
+            ObjectiveKind::Db => "db",
+            ObjectiveKind::Moddb => "moddb",
+            ObjectiveKind::Subtb => "subtb",
+            ObjectiveKind::Fm => "fm",
+            ObjectiveKind::Vargrad => "vargrad",
+            ObjectiveKind::Cb => "cb",
+            ObjectiveKind::Cbf => "cbf",
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectiveKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ObjectiveKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        ObjectiveKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ObjectiveKind::ALL.iter().map(|k| k.as_str()).collect();
+            Error::config("objective", s, format!("unknown objective; expected one of {}", names.join(", ")))
+        })
+    }
+}
+
+/// Objective settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObjectiveConfig {
+    /// Which objective.
+    pub kind: ObjectiveKind,
+    /// SubTB's λ.
+    pub lambda: f64,
+    /// Residual penalty.
+    pub residual: Residual,
+}
+
+impl Default for ObjectiveConfig {
+    fn default() -> Self {
+        ObjectiveConfig { kind: ObjectiveKind::Tb, lambda: 0.9, residual: Residual::Squared }
+    }
+}
+
+/// Optimiser settings: Adam for the networks, a separate Adam group for `log Z`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimConfig {
+    /// Adam for the network parameters.
+    pub adam: AdamConfig,
+    /// Learning rate of `log Z`.
+    pub lr_log_z: f64,
+    /// Global gradient-norm clipping threshold (`None`: no clipping).
+    pub clip_grad_norm: Option<f64>,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig { adam: AdamConfig::default(), lr_log_z: 0.1, clip_grad_norm: None }
+    }
+}
+
+/// Exploration during training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExplorationConfig {
+    /// Probability of a uniformly random allowed action.
+    pub epsilon: f64,
+    /// Logit temperature.
+    pub temperature: f64,
+}
+
+impl Default for ExplorationConfig {
+    fn default() -> Self {
+        ExplorationConfig { epsilon: 0.0, temperature: 1.0 }
+    }
+}
+
+impl ExplorationConfig {
+    /// The sampler's view.
+    pub fn exploration(&self) -> Exploration {
+        Exploration { epsilon: self.epsilon, temperature: self.temperature }
+    }
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Evaluate every this many iterations (0: only at the end).
+    pub every: u64,
+    /// Forward samples of a Monte-Carlo evaluation.
+    pub samples: usize,
+    /// Backward samples per object in a Monte-Carlo evaluation.
+    pub backward_samples: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig { every: 0, samples: 512, backward_samples: 16 }
+    }
+}
+
+/// Everything that defines a training run, apart from the environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Training iterations.
+    pub iterations: u64,
+    /// On-policy trajectories per iteration.
+    pub batch_size: usize,
+    /// The objective.
+    pub objective: ObjectiveConfig,
+    /// The policy architecture.
+    pub policy: PolicyConfig,
+    /// Optimisers.
+    pub optim: OptimConfig,
+    /// Exploration.
+    pub exploration: ExplorationConfig,
+    /// Replay buffer.
+    pub replay: ReplayConfig,
+    /// Evaluation.
+    pub eval: EvalConfig,
+    /// Write a metrics line every this many iterations.
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            seed: 0,
+            iterations: 2000,
+            batch_size: 16,
+            objective: ObjectiveConfig::default(),
+            policy: PolicyConfig::default(),
+            optim: OptimConfig::default(),
+            exploration: ExplorationConfig::default(),
+            replay: ReplayConfig::default(),
+            eval: EvalConfig::default(),
+            log_every: 100,
+        }
+    }
+}
+
+fn positive(field: &'static str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 { Ok(()) } else { Err(Error::config(field, v, "must be a positive finite number")) }
+}
+
+impl TrainConfig {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::config("batch_size", self.batch_size, "must be positive"));
+        }
+        if self.log_every == 0 {
+            return Err(Error::config("log_every", self.log_every, "must be positive"));
+        }
+        self.policy.validate()?;
+        self.optim.adam.validate()?;
+        positive("lr_log_z", self.optim.lr_log_z)?;
+        if let Some(c) = self.optim.clip_grad_norm {
+            positive("clip_grad_norm", c)?;
+        }
+        if !(0.0..=1.0).contains(&self.exploration.epsilon) {
+            return Err(Error::config("epsilon", self.exploration.epsilon, "must be in [0, 1]"));
+        }
+        positive("temperature", self.exploration.temperature)?;
+        self.replay.validate()?;
+        if self.objective.kind == ObjectiveKind::Subtb {
+            positive("lambda", self.objective.lambda)?;
+        }
+        if let Residual::Huber { delta } = self.objective.residual {
+            positive("huber_delta", delta)?;
+        }
+        let total = self.batch_size + self.replay.draws(self.batch_size);
+        if self.objective.kind == ObjectiveKind::Cb && total % 2 == 1 {
+            return Err(Error::config(
+                "batch_size",
+                total,
+                "contrastive balance pairs trajectories: the batch (replayed objects included) must be even",
+            ));
+        }
+        if self.objective.kind == ObjectiveKind::Fm && self.policy.backward != crate::policy::BackwardPolicy::Uniform {
+            return Err(Error::config("pb", "learned", "flow matching has no backward policy; use the uniform one"));
+        }
+        if self.eval.samples == 0 || self.eval.backward_samples == 0 {
+            return Err(Error::config("eval.samples", self.eval.samples, "evaluation sample counts must be positive"));
+        }
+        Ok(())
+    }
+}

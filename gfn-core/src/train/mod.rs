@@ -1,0 +1,17 @@
+//! The training loop: validated configuration, training steps, metrics, evaluation and
+//! checkpoints that resume bit-exactly.
+
+mod checkpoint;
+mod config;
+mod fit;
+mod flow_step;
+mod metrics;
+mod trainer;
+
+pub use checkpoint::{read_sidecar, sidecar_path, Sidecar, CHECKPOINT_FORMAT};
+pub use config::{
+    EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig,
+};
+pub use fit::{RunOptions, RunSummary};
+pub use metrics::MetricsWriter;
+pub use trainer::{StepStats, Trainer};

@@ -1,0 +1,204 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Train, evaluate and sample Generative Flow Networks.
+#[derive(Debug, Parser)]
+#[command(name = "gfn", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Train a sampler on a built-in environment.
+    Train(Box<TrainArgs>),
+    /// Evaluate a checkpoint.
+    Eval(EvalArgs),
+    /// Draw terminal objects from a checkpoint (one JSON object per line).
+    Sample(SampleArgs),
+}
+
+/// The built-in environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EnvName {
+    /// Hypergrid (ndim, height, r0, r1, r2).
+    Hypergrid,
+    /// Bit sequences built word by word (length, word-size, num-modes).
+    Bitseq,
+    /// Set generation (pool-size, set-size).
+    Sets,
+    /// Fixed-length token sequences (length, vocab).
+    Sequences,
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub(crate) enum EvalMode {
+    /// Exact when the state space enumerates within the limit, else Monte-Carlo.
+    #[default]
+    Auto,
+    /// Exact dynamic programming over the enumerated state graph.
+    Exact,
+    /// Monte-Carlo estimate from samples.
+    Mc,
+}
+
+/// Environment options (each applies to the environments that have it).
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct EnvArgs {
+    /// Hypergrid: number of dimensions.
+    #[arg(long)]
+    pub(crate) ndim: Option<usize>,
+    /// Hypergrid: side length.
+    #[arg(long)]
+    pub(crate) height: Option<usize>,
+    /// Hypergrid: base reward R0 (> 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) r0: Option<f64>,
+    /// Hypergrid: R1.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) r1: Option<f64>,
+    /// Hypergrid: R2.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) r2: Option<f64>,
+    /// Bit sequences / sequences: length.
+    #[arg(long)]
+    pub(crate) length: Option<usize>,
+    /// Bit sequences: bits per action.
+    #[arg(long)]
+    pub(crate) word_size: Option<usize>,
+    /// Bit sequences: number of modes.
+    #[arg(long)]
+    pub(crate) num_modes: Option<usize>,
+    /// Bit sequences: reward temperature.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) reward_temperature: Option<f64>,
+    /// Sets: pool size.
+    #[arg(long)]
+    pub(crate) pool_size: Option<usize>,
+    /// Sets: set size.
+    #[arg(long)]
+    pub(crate) set_size: Option<usize>,
+    /// Sequences: vocabulary size.
+    #[arg(long)]
+    pub(crate) vocab: Option<usize>,
+    /// Seed of the environment's own randomness (modes, utilities).
+    #[arg(long)]
+    pub(crate) env_seed: Option<u64>,
+}
+
+/// `gfn train` options; each overrides the config file.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The environment (defaults to the config file's, else hypergrid).
+    pub(crate) env: Option<EnvName>,
+    #[command(flatten)]
+    pub(crate) env_args: EnvArgs,
+    /// Objective: tb, db, moddb, subtb, fm, vargrad, cb (half-batch pairs) or cbf (all pairs).
+    #[arg(long)]
+    pub(crate) objective: Option<String>,
+    /// Training iterations.
+    #[arg(long)]
+    pub(crate) iterations: Option<u64>,
+    /// Trajectories per iteration.
+    #[arg(long)]
+    pub(crate) batch_size: Option<usize>,
+    /// Learning rate of the networks.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) lr: Option<f64>,
+    /// Learning rate of log Z.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) lr_logz: Option<f64>,
+    /// Probability of a uniformly random action while training.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) epsilon: Option<f64>,
+    /// Logit temperature while training.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) temperature: Option<f64>,
+    /// Replay-buffer capacity (0: off).
+    #[arg(long)]
+    pub(crate) replay: Option<usize>,
+    /// Replay buffer kind: uniform or prioritized.
+    #[arg(long)]
+    pub(crate) replay_kind: Option<String>,
+    /// SubTB lambda.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) lambda: Option<f64>,
+    /// Use a Huber residual with this threshold.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) huber_delta: Option<f64>,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) hidden: Option<Vec<usize>>,
+    /// Hidden activation: relu, leaky_relu, elu, silu, tanh.
+    #[arg(long)]
+    pub(crate) activation: Option<String>,
+    /// Backward policy: uniform, learned, learned_shared.
+    #[arg(long)]
+    pub(crate) pb: Option<String>,
+    /// Clip the global gradient norm.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) clip_grad_norm: Option<f64>,
+    /// Seed.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Worker threads (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threads: usize,
+    /// Evaluate every K iterations (0: only at the end).
+    #[arg(long)]
+    pub(crate) eval_every: Option<u64>,
+    /// Evaluation method.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) eval: EvalMode,
+    /// Write JSON-lines metrics to this file.
+    #[arg(long)]
+    pub(crate) metrics_out: Option<PathBuf>,
+    /// Write a checkpoint here (and `FILE.json`).
+    #[arg(long)]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// Checkpoint every K iterations (0: only at the end).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) checkpoint_every: u64,
+    /// Resume from this checkpoint (training continues to --iterations).
+    #[arg(long)]
+    pub(crate) resume: Option<PathBuf>,
+    /// TOML config file with `[env]` and `[train]` tables.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Print a one-line JSON summary as the last stdout line.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `gfn eval` options.
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// The checkpoint to evaluate.
+    #[arg(long)]
+    pub(crate) checkpoint: PathBuf,
+    /// Evaluation method.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) eval: EvalMode,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `gfn sample` options.
+#[derive(Debug, Args)]
+pub(crate) struct SampleArgs {
+    /// The checkpoint to sample from.
+    #[arg(long)]
+    pub(crate) checkpoint: PathBuf,
+    /// Number of objects.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub(crate) n: usize,
+    /// Seed of the sampling streams.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+}

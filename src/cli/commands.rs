@@ -1,0 +1,323 @@
+//! The `train`, `eval` and `sample` commands.
+
+use std::path::{Path, PathBuf};
+
+use gfn_core::backend::Cpu;
+use gfn_core::env::Enumerable;
+use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, MonteCarloEvaluator};
+use gfn_core::objective::Residual;
+use gfn_core::policy::Exploration;
+use gfn_core::rng::Purpose;
+use gfn_core::sampler::{sample_forward, Draw};
+use gfn_core::train::{read_sidecar, RunOptions, RunSummary, TrainConfig, Trainer};
+use gfn_core::Error;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::args::{Cli, Command, EnvName, EvalArgs, EvalMode, SampleArgs, TrainArgs};
+use super::envs::{EnvJob, EnvRecord};
+use super::{CliError, CliResult};
+
+/// States enumerated at most when `--eval auto` tries exact evaluation.
+const AUTO_EXACT_LIMIT: usize = 300_000;
+
+/// A TOML config file: `[env]` (with `kind = "hypergrid"` and its parameters) and `[train]`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    env: Option<EnvRecord>,
+    #[serde(default)]
+    train: TrainConfig,
+}
+
+pub(crate) fn dispatch(cli: Cli) -> CliResult<()> {
+    match cli.command {
+        Command::Train(args) => train(*args),
+        Command::Eval(args) => eval(args),
+        Command::Sample(args) => sample(args),
+    }
+}
+
+fn read_config(path: &Path) -> CliResult<FileConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    toml::from_str(&text).map_err(|e| CliError::Config { path: path.display().to_string(), reason: e.to_string() })
+}
+
+fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> CliResult<Option<T>> {
+    Ok(value.as_deref().map(str::parse).transpose()?)
+}
+
+/// Applies the training flags to `c`.
+fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
+    if let Some(k) = parse(&a.objective)? {
+        c.objective.kind = k;
+    }
+    macro_rules! set {
+        ($($field:expr => $value:expr),* $(,)?) => { $( if let Some(v) = $value.clone() { $field = v; } )* };
+    }
+    set!(
+        c.iterations => a.iterations,
+        c.batch_size => a.batch_size,
+        c.optim.adam.lr => a.lr,
+        c.optim.lr_log_z => a.lr_logz,
+        c.exploration.epsilon => a.epsilon,
+        c.exploration.temperature => a.temperature,
+        c.replay.capacity => a.replay,
+        c.objective.lambda => a.lambda,
+        c.policy.hidden => a.hidden,
+        c.seed => a.seed,
+        c.eval.every => a.eval_every,
+    );
+    if let Some(d) = a.huber_delta {
+        c.objective.residual = Residual::Huber { delta: d };
+    }
+    if let Some(v) = a.clip_grad_norm {
+        c.optim.clip_grad_norm = Some(v);
+    }
+    if let Some(k) = &a.replay_kind {
+        c.replay.kind = match k.as_str() {
+            "uniform" => gfn_core::replay::ReplayKind::Uniform,
+            "prioritized" | "prioritised" => gfn_core::replay::ReplayKind::Prioritized,
+            other => return Err(Error::config("replay_kind", other, "expected uniform or prioritized").into()),
+        };
+    }
+    if let Some(name) = &a.activation {
+        c.policy.activation = name.parse().map_err(|e: gfn_core::nn::ParseActivationError| {
+            CliError::from(Error::config("activation", name, e.to_string()))
+        })?;
+    }
+    if let Some(pb) = parse(&a.pb)? {
+        c.policy.backward = pb;
+    }
+    Ok(())
+}
+
+/// Flags that change the model or its training and so cannot be combined with `--resume`.
+fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
+    let e = &a.env_args;
+    let given = [
+        ("env", a.env.is_some()),
+        ("config", a.config.is_some()),
+        ("objective", a.objective.is_some()),
+        ("batch-size", a.batch_size.is_some()),
+        ("lr", a.lr.is_some()),
+        ("lr-logz", a.lr_logz.is_some()),
+        ("epsilon", a.epsilon.is_some()),
+        ("temperature", a.temperature.is_some()),
+        ("replay", a.replay.is_some() || a.replay_kind.is_some()),
+        ("lambda", a.lambda.is_some() || a.huber_delta.is_some()),
+        ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
+        ("clip-grad-norm", a.clip_grad_norm.is_some()),
+        ("seed", a.seed.is_some()),
+        ("env options", e.ndim.or(e.height).or(e.length).or(e.word_size).or(e.num_modes).is_some()
+            || e.pool_size.or(e.set_size).or(e.vocab).is_some()
+            || e.r0.or(e.r1).or(e.r2).or(e.reward_temperature).is_some()
+            || e.env_seed.is_some()),
+    ];
+    given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
+}
+
+fn train(args: TrainArgs) -> CliResult<()> {
+    if args.threads == 0 {
+        return Err(Error::config("threads", 0, "must be at least 1").into());
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()
+        .map_err(|e| CliError::Usage(format!("cannot start {} threads: {e}", args.threads)))?;
+    let (record, config) = match &args.resume {
+        Some(path) => {
+            let conflicts = resume_conflicts(&args);
+            if !conflicts.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "--resume continues the saved run; these options cannot change: {}",
+                    conflicts.join(", ")
+                )));
+            }
+            let sidecar = read_sidecar(path)?;
+            let record: EnvRecord = serde_json::from_value(sidecar.env.clone()).map_err(|e| Error::Checkpoint {
+                path: path.display().to_string(),
+                reason: format!("unknown environment record: {e}"),
+            })?;
+            let mut config = sidecar.config;
+            if let Some(n) = args.iterations {
+                config.iterations = n;
+            }
+            if let Some(k) = args.eval_every {
+                config.eval.every = k;
+            }
+            (record, config)
+        }
+        None => {
+            let file = match &args.config {
+                Some(p) => read_config(p)?,
+                None => FileConfig::default(),
+            };
+            let mut record = match (args.env, file.env) {
+                (Some(name), Some(r)) if r.name() == EnvRecord::default_for(name).name() => r,
+                (Some(name), _) => EnvRecord::default_for(name),
+                (None, Some(r)) => r,
+                (None, None) => EnvRecord::default_for(EnvName::Hypergrid),
+            };
+            record.apply(&args.env_args)?;
+            let mut config = file.train;
+            apply_train_args(&mut config, &args)?;
+            config.validate()?;
+            (record, config)
+        }
+    };
+    let job = TrainJob { args: &args, config, record: record.clone() };
+    let (summary, objective) = record.with_env(job)?;
+    report(&record, &summary, &objective, &args)
+}
+
+/// Builds the evaluator `mode` asks for.
+fn evaluator<E: Enumerable + 'static>(env: &E, mode: EvalMode, config: &TrainConfig) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
+    let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
+        Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
+    };
+    match mode {
+        EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
+        EvalMode::Mc => mc(),
+        EvalMode::Auto => match ExactEvaluator::with_limit(env, AUTO_EXACT_LIMIT) {
+            Ok(e) => Ok(Box::new(e)),
+            Err(Error::TooManyStates { .. }) => mc(),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+struct TrainJob<'a> {
+    args: &'a TrainArgs,
+    config: TrainConfig,
+    record: EnvRecord,
+}
+
+impl EnvJob for TrainJob<'_> {
+    type Output = (RunSummary, String);
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
+        let eval = evaluator(&env, self.args.eval, &self.config)?;
+        let resumed = self.args.resume.is_some();
+        let mut trainer = match &self.args.resume {
+            Some(path) => {
+                let mut t = Trainer::from_checkpoint(env, Cpu, path)?;
+                t.set_iterations(self.config.iterations);
+                t
+            }
+            None => Trainer::new(env, self.config.clone())?,
+        };
+        let options = RunOptions {
+            metrics_out: self.args.metrics_out.clone(),
+            append_metrics: resumed,
+            checkpoint: self.args.checkpoint.clone(),
+            checkpoint_every: self.args.checkpoint_every,
+            env_record: serde_json::to_value(&self.record).map_err(|e| CliError::Usage(e.to_string()))?,
+            progress: !self.args.json,
+        };
+        let summary = trainer.fit(Some(eval.as_ref()), &options)?;
+        Ok((summary, trainer.config().objective.kind.to_string()))
+    }
+}
+
+fn report(record: &EnvRecord, s: &RunSummary, objective: &str, args: &TrainArgs) -> CliResult<()> {
+    let e = s.eval.clone().unwrap_or_default();
+    let l1_text = e.l1.map_or("n/a".to_string(), |l| format!("{l:.4}{}", if e.exact { "" } else { " (Monte-Carlo)" }));
+    eprintln!(
+        "{} {objective}: {} iterations, loss {:.4}, L1 {l1_text}, log Z {:.4} (exact {}), {:.3} ms/iter",
+        record.name(),
+        s.iterations,
+        s.final_loss,
+        s.log_z,
+        e.log_z_exact.map_or("n/a".into(), |z| format!("{z:.4}")),
+        s.ms_per_iter,
+    );
+    if args.json {
+        let line = json!({
+            "env": record.name(),
+            "env_config": record,
+            "objective": objective,
+            "seed": args.seed,
+            "iterations": s.iterations,
+            "l1": e.l1,
+            "l1_exact": e.exact,
+            "tv": e.tv,
+            "jsd": e.jsd,
+            "kl_target_model": e.kl_target_model,
+            "log_z": s.log_z,
+            "log_z_exact": if e.exact { e.log_z_exact } else { None },
+            "log_z_estimate": if e.exact { None } else { e.log_z_exact },
+            "elbo": e.elbo,
+            "modes_found": s.modes_found,
+            "modes_total": e.modes_total,
+            "final_loss": s.final_loss,
+            "ms_per_iter": s.ms_per_iter,
+            "trajectories_per_s": s.trajectories_per_s,
+            "threads": args.threads,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn checkpoint_record(path: &Path) -> CliResult<EnvRecord> {
+    let sidecar = read_sidecar(path)?;
+    serde_json::from_value(sidecar.env).map_err(|e| {
+        Error::Checkpoint { path: path.display().to_string(), reason: format!("unknown environment record: {e}") }.into()
+    })
+}
+
+struct EvalJob {
+    path: PathBuf,
+    mode: EvalMode,
+}
+
+impl EnvJob for EvalJob {
+    type Output = (EvalReport, u64, f64);
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
+        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
+        let eval = evaluator(trainer.env(), self.mode, trainer.config())?;
+        let report = eval.evaluate(trainer.env(), trainer.policy(), trainer.iteration())?;
+        Ok((report, trainer.iteration(), trainer.log_z()?))
+    }
+}
+
+fn eval(args: EvalArgs) -> CliResult<()> {
+    let record = checkpoint_record(&args.checkpoint)?;
+    let (report, iteration, log_z) = record.with_env(EvalJob { path: args.checkpoint.clone(), mode: args.eval })?;
+    if args.json {
+        println!("{}", json!({ "env": record.name(), "iteration": iteration, "log_z": log_z, "eval": report }));
+    } else {
+        println!("{} at iteration {iteration}: log Z {log_z:.4}", record.name());
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    Ok(())
+}
+
+struct SampleJob {
+    path: PathBuf,
+    n: usize,
+    seed: u64,
+}
+
+impl EnvJob for SampleJob {
+    type Output = ();
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<()> {
+        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
+        let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
+        let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
+        for i in 0..traj.len() {
+            let line = json!({
+                "object": format!("{:?}", traj.terminal(i)),
+                "log_reward": traj.log_reward[i],
+                "actions": traj.action_path(i),
+            });
+            println!("{line}");
+        }
+        Ok(())
+    }
+}
+
+fn sample(args: SampleArgs) -> CliResult<()> {
+    let record = checkpoint_record(&args.checkpoint)?;
+    record.with_env(SampleJob { path: args.checkpoint, n: args.n, seed: args.seed })
+}

@@ -1,0 +1,108 @@
+//! The built-in environments the CLI can build, and their options.
+
+use gfn_core::env::Enumerable;
+use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
+use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
+use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
+use gfn_envs::sets::{SetConfig, SetGeneration};
+use serde::{Deserialize, Serialize};
+
+use super::args::{EnvArgs, EnvName};
+use super::{CliError, CliResult};
+
+/// An environment and its parameters, as stored in config files and checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub(crate) enum EnvRecord {
+    Hypergrid(HypergridConfig),
+    Bitseq(BitSequenceConfig),
+    Sets(SetConfig),
+    Sequences(SequenceConfig),
+}
+
+/// Something to do with a concrete environment.
+pub(crate) trait EnvJob {
+    type Output;
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output>;
+}
+
+/// Sets `target` from `value` if given, or rejects an option that does not apply.
+fn set<T: Copy>(target: Option<&mut T>, value: Option<T>, flag: &str, env: &str) -> CliResult<()> {
+    match (target, value) {
+        (Some(t), Some(v)) => {
+            *t = v;
+            Ok(())
+        }
+        (None, Some(_)) => Err(CliError::Usage(format!("option --{flag} does not apply to environment {env}"))),
+        _ => Ok(()),
+    }
+}
+
+impl EnvRecord {
+    /// The default parameters of `name`.
+    pub(crate) fn default_for(name: EnvName) -> Self {
+        match name {
+            EnvName::Hypergrid => EnvRecord::Hypergrid(HypergridConfig::default()),
+            EnvName::Bitseq => EnvRecord::Bitseq(BitSequenceConfig::default()),
+            EnvName::Sets => EnvRecord::Sets(SetConfig::default()),
+            EnvName::Sequences => EnvRecord::Sequences(SequenceConfig::default()),
+        }
+    }
+
+    /// The CLI name.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            EnvRecord::Hypergrid(_) => "hypergrid",
+            EnvRecord::Bitseq(_) => "bitseq",
+            EnvRecord::Sets(_) => "sets",
+            EnvRecord::Sequences(_) => "sequences",
+        }
+    }
+
+    /// Applies command-line overrides, rejecting options of other environments.
+    pub(crate) fn apply(&mut self, a: &EnvArgs) -> CliResult<()> {
+        let name = self.name();
+        let (mut ndim, mut height, mut r0, mut r1, mut r2) = (None, None, None, None, None);
+        let (mut length, mut word, mut modes, mut temp) = (None, None, None, None);
+        let (mut pool, mut size, mut vocab, mut seed) = (None, None, None, None);
+        match self {
+            EnvRecord::Hypergrid(c) => {
+                (ndim, height) = (Some(&mut c.ndim), Some(&mut c.height));
+                (r0, r1, r2) = (Some(&mut c.r0), Some(&mut c.r1), Some(&mut c.r2));
+            }
+            EnvRecord::Bitseq(c) => {
+                (length, word, modes) = (Some(&mut c.length), Some(&mut c.word_size), Some(&mut c.num_modes));
+                (temp, seed) = (Some(&mut c.temperature), Some(&mut c.seed));
+            }
+            EnvRecord::Sets(c) => {
+                (pool, size, seed) = (Some(&mut c.pool_size), Some(&mut c.set_size), Some(&mut c.seed));
+            }
+            EnvRecord::Sequences(c) => {
+                (length, vocab, seed) = (Some(&mut c.length), Some(&mut c.vocab), Some(&mut c.seed));
+            }
+        }
+        set(ndim, a.ndim, "ndim", name)?;
+        set(height, a.height, "height", name)?;
+        set(r0, a.r0, "r0", name)?;
+        set(r1, a.r1, "r1", name)?;
+        set(r2, a.r2, "r2", name)?;
+        set(length, a.length, "length", name)?;
+        set(word, a.word_size, "word-size", name)?;
+        set(modes, a.num_modes, "num-modes", name)?;
+        set(temp, a.reward_temperature, "reward-temperature", name)?;
+        set(pool, a.pool_size, "pool-size", name)?;
+        set(size, a.set_size, "set-size", name)?;
+        set(vocab, a.vocab, "vocab", name)?;
+        set(seed, a.env_seed, "env-seed", name)
+    }
+
+    /// Builds the environment (validating its parameters) and runs `job` on it.
+    pub(crate) fn with_env<J: EnvJob>(&self, job: J) -> CliResult<J::Output> {
+        match self {
+            EnvRecord::Hypergrid(c) => job.run(Hypergrid::new(c.clone())?),
+            EnvRecord::Bitseq(c) => job.run(BitSequence::new(c.clone())?),
+            EnvRecord::Sets(c) => job.run(SetGeneration::new(c.clone())?),
+            EnvRecord::Sequences(c) => job.run(SequenceGeneration::new(c.clone())?),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The `gfn` binary: JSON summary, eval/sample round trip, and clear errors on bad input.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn gfn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gfn")).args(args).output().expect("gfn runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gfn-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Asserts that `args` fail with exit code 2 and an error mentioning every needle.
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = gfn(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?} should fail; stderr: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: error {err:?} does not mention {n:?}");
+    }
+}
+
+#[test]
+fn train_prints_json_summary_and_checkpoint_round_trips() {
+    let dir = temp("roundtrip");
+    let ckpt = dir.join("grid.safetensors");
+    let ckpt_s = ckpt.to_str().expect("utf-8 path");
+    let out = gfn(&[
+        "train", "hypergrid", "--ndim", "2", "--height", "4", "--iterations", "50", "--batch-size", "8", "--json",
+        "--checkpoint", ckpt_s, "--seed", "5",
+    ]);
+    assert!(out.status.success(), "train failed: {}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let last = stdout.lines().last().expect("a summary line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("JSON summary");
+    for key in ["env", "objective", "seed", "iterations", "l1", "log_z", "log_z_exact", "ms_per_iter", "trajectories_per_s"] {
+        assert!(v.get(key).is_some(), "summary lacks {key}: {v}");
+    }
+    assert_eq!(v["env"], "hypergrid");
+    assert_eq!(v["iterations"], 50);
+    assert!(v["l1"].as_f64().expect("l1") >= 0.0);
+
+    let out = gfn(&["eval", "--checkpoint", ckpt_s, "--json"]);
+    assert!(out.status.success(), "eval failed: {}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).expect("utf-8").trim()).expect("eval JSON");
+    assert_eq!(v["iteration"], 50);
+
+    let out = gfn(&["sample", "--checkpoint", ckpt_s, "-n", "5"]);
+    assert!(out.status.success(), "sample failed: {}", stderr(&out));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(text.lines().count(), 5);
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        assert!(v["log_reward"].is_number());
+    }
+
+    // A checkpoint resumed on another environment is rejected.
+    let other = dir.join("other.safetensors");
+    let out = gfn(&["train", "hypergrid", "--ndim", "3", "--height", "4", "--iterations", "2", "--checkpoint", other.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::copy(dir.join("grid.safetensors.json"), dir.join("other.safetensors.json")).expect("copy sidecar");
+    fails_with(&["eval", "--checkpoint", other.to_str().expect("utf-8")], &["checkpoint"]);
+
+    // Corrupt tensors.
+    std::fs::write(&ckpt, b"not a safetensors file").expect("write");
+    fails_with(&["eval", "--checkpoint", ckpt_s], &["corrupt"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_inputs_are_errors_not_panics() {
+    fails_with(&["train", "hypergrid", "--objective", "nope"], &["nope", "tb"]);
+    fails_with(&["train", "hypergrid", "--height", "0"], &["height", "0"]);
+    fails_with(&["train", "hypergrid", "--ndim", "0"], &["ndim"]);
+    fails_with(&["train", "hypergrid", "--r0", "0"], &["r0"]);
+    fails_with(&["train", "hypergrid", "--r0", "-1"], &["r0"]);
+    fails_with(&["train", "hypergrid", "--lr", "-0.1"], &["lr", "-0.1"]);
+    fails_with(&["train", "hypergrid", "--batch-size", "0"], &["batch_size"]);
+    fails_with(&["train", "hypergrid", "--epsilon", "2"], &["epsilon"]);
+    fails_with(&["train", "hypergrid", "--objective", "cb", "--batch-size", "7"], &["batch"]);
+    fails_with(&["train", "hypergrid", "--length", "8"], &["length", "hypergrid"]);
+    fails_with(&["train", "hypergrid", "--activation", "swish9"], &["swish9"]);
+    fails_with(&["eval", "--checkpoint", "/nonexistent/ckpt.safetensors"], &["/nonexistent/ckpt.safetensors"]);
+    let dir = temp("config");
+    let cfg = dir.join("bad.toml");
+    std::fs::write(&cfg, "[train]\nbatch_sise = 3\n").expect("write");
+    fails_with(&["train", "--config", cfg.to_str().expect("utf-8")], &["batch_sise"]);
+    std::fs::write(&cfg, "[env]\nkind = \"hypergrid\"\nheight = 5\n[train]\niterations = 3\n").expect("write");
+    let out = gfn(&["train", "--config", cfg.to_str().expect("utf-8"), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).expect("utf-8").lines().last().expect("line")).expect("json");
+    assert_eq!(v["env_config"]["height"], 5);
+    std::fs::remove_dir_all(&dir).ok();
+}
