@@ -39,7 +39,7 @@ impl ContrastiveBalance {
         let mut loss = 0.0;
         match (self.pairing, self.residual) {
             (Pairing::Halves, _) => {
-                if n % 2 != 0 {
+                if !n.is_multiple_of(2) {
                     return Err(Error::config(
                         "batch_size",
                         n,

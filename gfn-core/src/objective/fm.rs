@@ -105,7 +105,14 @@ impl FlowMatching {
 
 /// Validates shapes, finiteness and edge counts; returns the number of constrained states `K`.
 fn check(terms: &FlowTerms<'_>) -> Result<usize> {
-    let states = terms.in_offsets.len().saturating_sub(1);
+    if terms.in_offsets.is_empty() {
+        return Err(Error::config(
+            "in_offsets",
+            "[]",
+            "CSR offsets need K + 1 entries",
+        ));
+    }
+    let states = terms.in_offsets.len() - 1;
     validate::length(
         "FlowTerms::out_offsets",
         states + 1,
@@ -137,29 +144,10 @@ fn check(terms: &FlowTerms<'_>) -> Result<usize> {
             terms.out_log_flow,
         ),
     ] {
-        if states > 0 && (offsets[0] != 0 || offsets[states] != flows.len()) {
-            return Err(Error::config(
-                name,
-                format!("[{}, .., {}]", offsets[0], offsets[states]),
-                format!(
-                    "offsets must start at 0 and end at the edge count {}",
-                    flows.len()
-                ),
-            ));
-        }
-        for (k, w) in offsets.windows(2).enumerate() {
-            if w[1] < w[0] {
-                return Err(Error::config(
-                    name,
-                    format!("{}..{}", w[0], w[1]),
-                    "reversed range",
-                ));
-            }
-            if w[1] == w[0] {
-                return Err(Error::InconsistentEnvironment(format!(
-                    "flow-matching state {k} has no {side} edges"
-                )));
-            }
+        if let Some(k) = validate::csr(name, offsets, flows.len())? {
+            return Err(Error::InconsistentEnvironment(format!(
+                "flow-matching state {k} has no {side} edges"
+            )));
         }
     }
     for (e, &v) in terms.in_log_flow.iter().enumerate() {

@@ -106,8 +106,8 @@ impl SubTrajectoryBalance {
         grads.log_z += flow_grad[0];
         grads.log_flow[t0 + 1..t0 + len].copy_from_slice(&flow_grad[1..len]);
         let mut step_coeff = 0.0;
-        for k in 0..len {
-            step_coeff += span[k];
+        for (k, d) in span[..len].iter().enumerate() {
+            step_coeff += d;
             grads.log_pf[t0 + k] = step_coeff;
             if k + 1 < len {
                 grads.log_pb[t0 + k] = -step_coeff;

@@ -28,37 +28,50 @@ pub(crate) fn length(op: &'static str, expected: usize, len: usize) -> Result<()
     }
 }
 
-/// Checks CSR offsets over `items` entries: at least one group, starting at 0, ending at `items`,
-/// and every group non-empty.
-pub(crate) fn offsets(field: &'static str, offsets: &[usize], items: usize) -> Result<()> {
-    if offsets.len() < 2 {
+/// Checks CSR offsets over `items` entries (at least one offset, starting at 0, ending at `items`,
+/// never decreasing) and returns the first empty group, if any.
+pub(crate) fn csr(field: &'static str, offsets: &[usize], items: usize) -> Result<Option<usize>> {
+    let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) else {
         return Err(Error::config(
             field,
-            format!("{offsets:?}"),
-            "the batch is empty",
+            "[]",
+            "CSR offsets need at least one entry",
         ));
-    }
-    if offsets[0] != 0 || offsets[offsets.len() - 1] != items {
+    };
+    if first != 0 || last != items {
         return Err(Error::config(
             field,
-            format!("[{}, .., {}]", offsets[0], offsets[offsets.len() - 1]),
+            format!("[{first}, .., {last}]"),
             format!("offsets must start at 0 and end at the entry count {items}"),
         ));
     }
-    match offsets.windows(2).position(|w| w[1] <= w[0]) {
-        Some(i) => Err(Error::config(
+    if let Some(w) = offsets.windows(2).find(|w| w[1] < w[0]) {
+        return Err(Error::config(
             field,
-            format!("{}..{}", offsets[i], offsets[i + 1]),
-            format!("group {i} is empty or reversed; every group needs at least one entry"),
-        )),
-        None => Ok(()),
+            format!("{}..{}", w[0], w[1]),
+            "reversed range",
+        ));
     }
+    Ok(offsets.windows(2).position(|w| w[1] == w[0]))
 }
 
 /// Checks the layout every trajectory objective relies on: valid offsets (every trajectory has at
 /// least its exit step), `log_pb` with one entry per step and `log_reward` with one per trajectory.
 pub(crate) fn layout(terms: &TrajectoryTerms<'_>) -> Result<()> {
-    offsets("offsets", terms.offsets, terms.step_count())?;
+    if terms.offsets.len() < 2 {
+        return Err(Error::config(
+            "offsets",
+            format!("{:?}", terms.offsets),
+            "the batch is empty",
+        ));
+    }
+    if let Some(i) = csr("offsets", terms.offsets, terms.step_count())? {
+        return Err(Error::config(
+            "offsets",
+            format!("{}..{}", terms.offsets[i], terms.offsets[i + 1]),
+            format!("trajectory {i} has no steps; every trajectory needs its exit step"),
+        ));
+    }
     length(
         "TrajectoryTerms::log_pb",
         terms.step_count(),

@@ -63,7 +63,14 @@ fn objective_rejects_bad_shapes() {
             matches!(run(&*objective, &terms), Err(Error::ShapeMismatch { .. })),
             "{name}"
         );
-        for offsets in [&[0][..], &[0, 3, 3, 17], &[0, 3, 18], &[1, 17]] {
+        for offsets in [
+            &[][..],
+            &[0],
+            &[0, 3, 3, 17],
+            &[0, 5, 3, 17],
+            &[0, 3, 18],
+            &[1, 17],
+        ] {
             let mut terms = batch.terms();
             terms.offsets = offsets;
             let result = run(&*objective, &terms);
@@ -124,21 +131,25 @@ fn objective_rejects_non_finite_inputs() {
             other => panic!("{}: expected NonFinite, got {other:?}", objective.name()),
         }
     }
-    let cases: [(&str, fn(&mut Batch)); 5] = [
-        ("log_z", |b| b.log_z = f64::INFINITY),
-        ("log_reward[2]", |b| b.log_reward[2] = f64::INFINITY),
-        ("log_pb[1]", |b| b.log_pb[1] = f64::NEG_INFINITY),
-        ("log_flow[2]", |b| b.log_flow[2] = f64::NAN),
-        ("log_pf_exit[2]", |b| b.log_pf_exit[2] = f64::NEG_INFINITY),
+    type Case<'a> = (&'a str, &'a dyn Objective, fn(&mut Batch));
+    let cases: [Case<'_>; 5] = [
+        ("log_z", &TrajectoryBalance::default(), |b| {
+            b.log_z = f64::INFINITY
+        }),
+        ("log_reward[2]", &VarGrad::default(), |b| {
+            b.log_reward[2] = f64::INFINITY
+        }),
+        ("log_pb[1]", &SubTrajectoryBalance::default(), |b| {
+            b.log_pb[1] = f64::NEG_INFINITY
+        }),
+        ("log_flow[2]", &DetailedBalance::default(), |b| {
+            b.log_flow[2] = f64::NAN
+        }),
+        ("log_pf_exit[2]", &ModifiedDetailedBalance::default(), |b| {
+            b.log_pf_exit[2] = f64::NEG_INFINITY
+        }),
     ];
-    let objectives: [&dyn Objective; 5] = [
-        &TrajectoryBalance::default(),
-        &VarGrad::default(),
-        &SubTrajectoryBalance::default(),
-        &DetailedBalance::default(),
-        &ModifiedDetailedBalance::default(),
-    ];
-    for ((term, corrupt), objective) in cases.into_iter().zip(objectives) {
+    for (term, objective, corrupt) in cases {
         let mut bad = batch.clone();
         corrupt(&mut bad);
         match run(objective, &bad.terms()) {
@@ -242,6 +253,23 @@ fn objective_flow_matching_rejects_bad_input() {
     let mut bad = flows.clone();
     bad.out_offsets.pop();
     assert!(matches!(check(&bad), Err(Error::ShapeMismatch { .. })));
+    let mut bad = flows.clone();
+    bad.in_offsets.clear();
+    assert!(matches!(
+        check(&bad),
+        Err(Error::InvalidConfig {
+            field: "in_offsets",
+            ..
+        })
+    ));
+    let empty = Flows::random(208, 0);
+    assert!(matches!(
+        check(&empty),
+        Err(Error::InvalidConfig {
+            field: "flow_terms",
+            ..
+        })
+    ));
     let mut bad = flows;
     bad.in_offsets.push(bad.in_log_flow.len() + 1);
     bad.out_offsets.push(bad.out_log_flow.len() + 1);
