@@ -10,6 +10,43 @@
 //! `offsets[i]..offsets[i + 1]`; step `t` of a trajectory leaves state `s_t`, and the last step of
 //! every trajectory is the exit step `s_n -> s_f`. So a trajectory with `n` proper actions has
 //! `n + 1` steps, and per-step arrays are also per-state arrays (`log_flow[t] = log F(s_t)`).
+//!
+//! Objectives (all generic over a [`Residual`] penalty `ρ`, squared by default):
+//! [`TrajectoryBalance`], [`VarGrad`], [`ContrastiveBalance`], [`DetailedBalance`],
+//! [`ModifiedDetailedBalance`], [`SubTrajectoryBalance`], and [`FlowMatching`], which works on
+//! edge log-flows ([`FlowTerms`]) rather than on trajectories.
+//!
+//! Input hygiene: every term an objective reads must be finite (else [`Error::NonFinite`] naming
+//! the term and its index); terms it does not read (documented per objective, e.g. `log_pb` of
+//! exit steps, or `-inf` exit terms at states no step uses) are ignored and get coefficient 0.
+//! Malformed shapes give [`Error::InvalidConfig`] or [`Error::ShapeMismatch`].
+//!
+//! [`Error::NonFinite`]: crate::Error::NonFinite
+//! [`Error::InvalidConfig`]: crate::Error::InvalidConfig
+//! [`Error::ShapeMismatch`]: crate::Error::ShapeMismatch
+
+mod cb;
+mod db;
+mod delta;
+mod fm;
+mod moddb;
+mod residual;
+mod subtb;
+mod tb;
+mod validate;
+mod vargrad;
+
+#[cfg(test)]
+mod tests;
+
+pub use cb::{ContrastiveBalance, Pairing};
+pub use db::DetailedBalance;
+pub use fm::{FlowGrads, FlowMatching, FlowTerms};
+pub use moddb::ModifiedDetailedBalance;
+pub use residual::Residual;
+pub use subtb::SubTrajectoryBalance;
+pub use tb::TrajectoryBalance;
+pub use vargrad::VarGrad;
 
 /// The per-step log-terms of a batch of complete trajectories.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +84,16 @@ impl TrajectoryTerms<'_> {
     pub fn steps(&self, i: usize) -> std::ops::Range<usize> {
         self.offsets[i]..self.offsets[i + 1]
     }
+
+    /// The steps of trajectory `i` that take a proper action (all but its exit step).
+    pub fn proper_steps(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i]..self.exit_step(i)
+    }
+
+    /// The exit step `s_n -> s_f` of trajectory `i` (its last step).
+    pub fn exit_step(&self, i: usize) -> usize {
+        self.offsets[i + 1] - 1
+    }
 }
 
 /// Coefficients `dL/d(term)` for every term of a [`TrajectoryTerms`]; same layout.
@@ -74,8 +121,14 @@ impl TermGrads {
         }
         fill(&mut self.log_pf, steps);
         fill(&mut self.log_pb, steps);
-        fill(&mut self.log_flow, if requirements.log_flow { steps } else { 0 });
-        fill(&mut self.log_pf_exit, if requirements.log_pf_exit { steps } else { 0 });
+        fill(
+            &mut self.log_flow,
+            if requirements.log_flow { steps } else { 0 },
+        );
+        fill(
+            &mut self.log_pf_exit,
+            if requirements.log_pf_exit { steps } else { 0 },
+        );
         self.log_z = 0.0;
     }
 }
