@@ -29,9 +29,12 @@ pub struct FlowTerms<'a> {
     pub out_offsets: &'a [usize],
     /// Outgoing edge log-flows `log F(s → c)`, grouped by state.
     pub out_log_flow: &'a [f64],
-    /// Sink constraints: the exit edge of a terminal object must carry its reward, with residual
-    /// `out_log_flow[sink_edges[j]] − sink_log_reward[j]`.
-    pub sink_edges: &'a [usize],
+    /// Sink constraints: the log-flow of the exit edge of each terminal object, which must carry
+    /// its reward (residual `sink_log_flow[j] − sink_log_reward[j]`). The same edge usually also
+    /// appears in `out_log_flow` (in its state's conservation constraint); the caller adds both
+    /// coefficients. Keeping sinks separate lets a trajectory that exits at the source (which has
+    /// no conservation constraint) still tie its exit edge to the reward.
+    pub sink_log_flow: &'a [f64],
     /// `log R(x)` for each sink constraint.
     pub sink_log_reward: &'a [f64],
 }
@@ -43,14 +46,16 @@ pub struct FlowGrads {
     pub in_log_flow: Vec<f64>,
     /// `dL/d out_log_flow[e]`.
     pub out_log_flow: Vec<f64>,
+    /// `dL/d sink_log_flow[j]`.
+    pub sink_log_flow: Vec<f64>,
 }
 
 /// Flow matching: `ε_k = logsumexp(in_k) − logsumexp(out_k)` for each constrained state and
-/// `ε_j = out_log_flow[sink_edges[j]] − sink_log_reward[j]` for each sink;
+/// `ε_j = sink_log_flow[j] − sink_log_reward[j]` for each sink;
 /// `L = (Σ_k ρ(ε_k) + Σ_j ρ(ε_j)) / (K + J)`.
 ///
 /// Coefficients (`/(K + J)`): `+ρ'(ε_k) π_in(e)` on each incoming edge and `−ρ'(ε_k) π_out(e)` on
-/// each outgoing edge, with `π` the softmax weights within the group; `+ρ'(ε_j)` on each sink edge.
+/// each outgoing edge, with `π` the softmax weights within the group; `+ρ'(ε_j)` on each sink flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct FlowMatching {
     /// The penalty applied to every residual.
@@ -73,11 +78,13 @@ impl FlowMatching {
     pub fn evaluate(&self, terms: &FlowTerms<'_>, grads: &mut FlowGrads) -> Result<f64> {
         self.residual.validate()?;
         let states = check(terms)?;
-        let count = (states + terms.sink_edges.len()) as f64;
+        let count = (states + terms.sink_log_flow.len()) as f64;
         grads.in_log_flow.clear();
         grads.in_log_flow.resize(terms.in_log_flow.len(), 0.0);
         grads.out_log_flow.clear();
         grads.out_log_flow.resize(terms.out_log_flow.len(), 0.0);
+        grads.sink_log_flow.clear();
+        grads.sink_log_flow.resize(terms.sink_log_flow.len(), 0.0);
         let mut loss = 0.0;
         for k in 0..states {
             let ins = terms.in_offsets[k]..terms.in_offsets[k + 1];
@@ -94,10 +101,10 @@ impl FlowMatching {
                 grads.out_log_flow[e] -= c * (terms.out_log_flow[e] - lse_out).exp();
             }
         }
-        for (&e, &log_reward) in terms.sink_edges.iter().zip(terms.sink_log_reward) {
-            let eps = terms.out_log_flow[e] - log_reward;
+        for (j, (&log_flow, &log_reward)) in terms.sink_log_flow.iter().zip(terms.sink_log_reward).enumerate() {
+            let eps = log_flow - log_reward;
             loss += self.residual.value(eps) / count;
-            grads.out_log_flow[e] += self.residual.derivative(eps) / count;
+            grads.sink_log_flow[j] = self.residual.derivative(eps) / count;
         }
         Ok(loss)
     }
@@ -120,10 +127,10 @@ fn check(terms: &FlowTerms<'_>) -> Result<usize> {
     )?;
     validate::length(
         "FlowTerms::sink_log_reward",
-        terms.sink_edges.len(),
+        terms.sink_log_flow.len(),
         terms.sink_log_reward.len(),
     )?;
-    if states == 0 && terms.sink_edges.is_empty() {
+    if states == 0 && terms.sink_log_flow.is_empty() {
         return Err(Error::config(
             "flow_terms",
             "empty",
@@ -156,22 +163,8 @@ fn check(terms: &FlowTerms<'_>) -> Result<usize> {
     for (e, &v) in terms.out_log_flow.iter().enumerate() {
         validate::finite("out_log_flow", e, v)?;
     }
-    for (j, (&e, &r)) in terms
-        .sink_edges
-        .iter()
-        .zip(terms.sink_log_reward)
-        .enumerate()
-    {
-        if e >= terms.out_log_flow.len() {
-            return Err(Error::config(
-                "sink_edges",
-                e,
-                format!(
-                    "sink {j} names an edge outside out_log_flow (length {})",
-                    terms.out_log_flow.len()
-                ),
-            ));
-        }
+    for (j, (&f, &r)) in terms.sink_log_flow.iter().zip(terms.sink_log_reward).enumerate() {
+        validate::finite("sink_log_flow", j, f)?;
         validate::finite("sink_log_reward", j, r)?;
     }
     Ok(states)

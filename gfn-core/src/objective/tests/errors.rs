@@ -239,14 +239,8 @@ fn objective_flow_matching_rejects_bad_input() {
     bad.in_log_flow[1] = f64::NAN;
     assert!(matches!(check(&bad), Err(Error::NonFinite { what, .. }) if what == "in_log_flow[1]"));
     let mut bad = flows.clone();
-    bad.sink_edges[0] = bad.out_log_flow.len();
-    assert!(matches!(
-        check(&bad),
-        Err(Error::InvalidConfig {
-            field: "sink_edges",
-            ..
-        })
-    ));
+    bad.sink_log_flow[0] = f64::INFINITY;
+    assert!(matches!(check(&bad), Err(Error::NonFinite { what, .. }) if what == "sink_log_flow[0]"));
     let mut bad = flows.clone();
     bad.sink_log_reward.pop();
     assert!(matches!(check(&bad), Err(Error::ShapeMismatch { .. })));

@@ -105,23 +105,19 @@ fn objective_fd_flow_matching() {
     };
     assert_both_branches(|residual| {
         let grads = grads(residual);
-        [grads.in_log_flow, grads.out_log_flow].concat()
+        [grads.in_log_flow, grads.out_log_flow, grads.sink_log_flow].concat()
     });
     for residual in [Residual::Squared, Residual::Huber { delta: DELTA }] {
         let fm = FlowMatching::new(residual);
         let grads = grads(residual);
         let mut scratch = FlowGrads::default();
-        for incoming in [true, false] {
-            let coeffs = if incoming {
-                &grads.in_log_flow
-            } else {
-                &grads.out_log_flow
-            };
+        for group in 0..3 {
+            let coeffs = [&grads.in_log_flow, &grads.out_log_flow, &grads.sink_log_flow][group];
             for (e, &coeff) in coeffs.iter().enumerate() {
                 let mut values = [0.0; 2];
                 for (value, h) in values.iter_mut().zip([H, -H]) {
                     let mut shifted = flows.clone();
-                    shifted.edge_mut(incoming)[e] += h;
+                    shifted.group_mut(group)[e] += h;
                     *value = fm.evaluate(&shifted.terms(), &mut scratch).unwrap();
                 }
                 let fd = (values[0] - values[1]) / (2.0 * H);
@@ -129,7 +125,7 @@ fn objective_fd_flow_matching() {
                     coeff,
                     fd,
                     TOL,
-                    &format!("fm {residual:?} in={incoming} edge {e}"),
+                    &format!("fm {residual:?} group {group} edge {e}"),
                 );
             }
         }

@@ -153,7 +153,7 @@ struct Flows {
     in_log_flow: Vec<f64>,
     out_offsets: Vec<usize>,
     out_log_flow: Vec<f64>,
-    sink_edges: Vec<usize>,
+    sink_log_flow: Vec<f64>,
     sink_log_reward: Vec<f64>,
 }
 
@@ -162,12 +162,12 @@ impl Flows {
     /// out-edge of every other state.
     fn random(seed: u64, states: usize) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (mut in_offsets, mut out_offsets, mut sink_edges) = (vec![0], vec![0], vec![]);
+        let (mut in_offsets, mut out_offsets, mut sinks) = (vec![0], vec![0], 0);
         for k in 0..states {
             in_offsets.push(in_offsets[k] + rng.random_range(1..=3));
             out_offsets.push(out_offsets[k] + rng.random_range(1..=3));
             if k % 2 == 0 {
-                sink_edges.push(out_offsets[k + 1] - 1);
+                sinks += 1;
             }
         }
         let mut draw =
@@ -175,10 +175,10 @@ impl Flows {
         Flows {
             in_log_flow: draw(in_offsets[states]),
             out_log_flow: draw(out_offsets[states]),
-            sink_log_reward: draw(sink_edges.len()),
+            sink_log_flow: draw(sinks),
+            sink_log_reward: draw(sinks),
             in_offsets,
             out_offsets,
-            sink_edges,
         }
     }
 
@@ -188,16 +188,17 @@ impl Flows {
             in_log_flow: &self.in_log_flow,
             out_offsets: &self.out_offsets,
             out_log_flow: &self.out_log_flow,
-            sink_edges: &self.sink_edges,
+            sink_log_flow: &self.sink_log_flow,
             sink_log_reward: &self.sink_log_reward,
         }
     }
 
-    fn edge_mut(&mut self, incoming: bool) -> &mut [f64] {
-        if incoming {
-            &mut self.in_log_flow
-        } else {
-            &mut self.out_log_flow
+    /// The flows of one group: 0 incoming, 1 outgoing, 2 sinks.
+    fn group_mut(&mut self, group: usize) -> &mut [f64] {
+        match group {
+            0 => &mut self.in_log_flow,
+            1 => &mut self.out_log_flow,
+            _ => &mut self.sink_log_flow,
         }
     }
 }
