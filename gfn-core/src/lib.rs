@@ -10,9 +10,12 @@
 //! trajectories in lock-step; an [`objective::Objective`] turns the per-step log-terms into a loss
 //! and coefficients; the estimators backpropagate the coefficients; the optimiser updates.
 
+pub mod backend;
 pub mod env;
 mod error;
+pub mod nn;
 pub mod objective;
+pub mod optim;
 pub mod rng;
 
 pub use error::{Error, Result};

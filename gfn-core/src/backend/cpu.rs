@@ -1,0 +1,214 @@
+//! [`Cpu`]: the nalgebra backend (single-threaded, deterministic).
+
+use super::gemm::{Op, sgemm};
+use super::{Backend, expect_shape};
+use crate::Result;
+use crate::nn::Activation;
+use crate::optim::AdamStep;
+use nalgebra::DMatrix;
+
+/// The CPU backend: `Mat = DMatrix<f32>`, matrix products through single-threaded
+/// `matrixmultiply::sgemm`, elementwise ops as plain loops. Results do not depend on the number of
+/// threads of the process.
+///
+/// ```
+/// use gfn_core::backend::{Backend, Cpu};
+/// use nalgebra::DMatrix;
+/// let w = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+/// let b = DMatrix::from_column_slice(2, 1, &[0.5, -0.5]);
+/// let x = DMatrix::from_column_slice(2, 1, &[1.0, 1.0]);
+/// let mut out = Cpu.zeros(0, 0)?;
+/// Cpu.linear_forward(&w, &b, &x, &mut out)?;
+/// assert_eq!(out.as_slice(), &[3.5, 6.5]);
+/// # Ok::<(), gfn_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cpu;
+
+/// Gives `m` the shape `rows × cols`, reusing its allocation; contents are unspecified afterwards
+/// if the shape changed. A no-op when the shape already fits.
+fn ensure_shape(m: &mut DMatrix<f32>, rows: usize, cols: usize) {
+    if m.shape() != (rows, cols) {
+        let mut data: Vec<f32> = std::mem::replace(m, DMatrix::zeros(0, 0)).data.into();
+        data.clear();
+        data.resize(rows * cols, 0.0);
+        *m = DMatrix::from_vec(rows, cols, data);
+    }
+}
+
+impl Backend for Cpu {
+    type Mat = DMatrix<f32>;
+
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn upload(&self, host: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+        Ok(host.clone())
+    }
+
+    fn download(&self, m: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+        Ok(m.clone())
+    }
+
+    fn zeros(&self, rows: usize, cols: usize) -> Result<DMatrix<f32>> {
+        Ok(DMatrix::zeros(rows, cols))
+    }
+
+    fn shape(&self, m: &DMatrix<f32>) -> (usize, usize) {
+        m.shape()
+    }
+
+    fn copy(&self, src: &DMatrix<f32>, dst: &mut DMatrix<f32>) -> Result<()> {
+        ensure_shape(dst, src.nrows(), src.ncols());
+        dst.as_mut_slice().copy_from_slice(src.as_slice());
+        Ok(())
+    }
+
+    fn linear_forward(
+        &self,
+        w: &DMatrix<f32>,
+        b: &DMatrix<f32>,
+        x: &DMatrix<f32>,
+        out: &mut DMatrix<f32>,
+    ) -> Result<()> {
+        let (n_out, n_in) = w.shape();
+        expect_shape("linear_forward bias", (n_out, 1), b.shape())?;
+        expect_shape("linear_forward input", (n_in, x.ncols()), x.shape())?;
+        ensure_shape(out, n_out, x.ncols());
+        let bias = b.as_slice();
+        if n_out > 0 {
+            for column in out.as_mut_slice().chunks_exact_mut(n_out) {
+                column.copy_from_slice(bias);
+            }
+        }
+        sgemm(1.0, w, Op::Id, x, Op::Id, 1.0, out);
+        Ok(())
+    }
+
+    fn linear_backward(
+        &self,
+        w: &DMatrix<f32>,
+        x: &DMatrix<f32>,
+        dy: &DMatrix<f32>,
+        dw: &mut DMatrix<f32>,
+        db: &mut DMatrix<f32>,
+        dx: Option<&mut DMatrix<f32>>,
+    ) -> Result<()> {
+        let (n_out, n_in) = w.shape();
+        let batch = x.ncols();
+        expect_shape("linear_backward input", (n_in, batch), x.shape())?;
+        expect_shape(
+            "linear_backward output gradient",
+            (n_out, batch),
+            dy.shape(),
+        )?;
+        expect_shape("linear_backward weight gradient", (n_out, n_in), dw.shape())?;
+        expect_shape("linear_backward bias gradient", (n_out, 1), db.shape())?;
+        sgemm(1.0, dy, Op::Id, x, Op::Tr, 1.0, dw);
+        if n_out > 0 {
+            let db = db.as_mut_slice();
+            for column in dy.as_slice().chunks_exact(n_out) {
+                for (acc, &g) in db.iter_mut().zip(column) {
+                    *acc += g;
+                }
+            }
+        }
+        if let Some(dx) = dx {
+            ensure_shape(dx, n_in, batch);
+            sgemm(1.0, w, Op::Tr, dy, Op::Id, 0.0, dx);
+        }
+        Ok(())
+    }
+
+    fn activation_forward(
+        &self,
+        act: Activation,
+        x: &DMatrix<f32>,
+        y: &mut DMatrix<f32>,
+    ) -> Result<()> {
+        ensure_shape(y, x.nrows(), x.ncols());
+        for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
+            *y = act.apply(x);
+        }
+        Ok(())
+    }
+
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &DMatrix<f32>,
+        y: &DMatrix<f32>,
+        dy: &DMatrix<f32>,
+        dx: &mut DMatrix<f32>,
+    ) -> Result<()> {
+        expect_shape("activation_backward output", x.shape(), y.shape())?;
+        expect_shape("activation_backward output gradient", x.shape(), dy.shape())?;
+        ensure_shape(dx, x.nrows(), x.ncols());
+        let inputs = x.as_slice().iter().zip(y.as_slice()).zip(dy.as_slice());
+        for (dx, ((&x, &y), &dy)) in dx.as_mut_slice().iter_mut().zip(inputs) {
+            *dx = dy * act.derivative(x, y);
+        }
+        Ok(())
+    }
+
+    fn adam_update(
+        &self,
+        param: &mut DMatrix<f32>,
+        grad: &DMatrix<f32>,
+        m: &mut DMatrix<f32>,
+        v: &mut DMatrix<f32>,
+        step: &AdamStep,
+    ) -> Result<()> {
+        let shape = param.shape();
+        expect_shape("adam_update gradient", shape, grad.shape())?;
+        expect_shape("adam_update first moment", shape, m.shape())?;
+        expect_shape("adam_update second moment", shape, v.shape())?;
+        let moments = m.as_mut_slice().iter_mut().zip(v.as_mut_slice());
+        let params = param.as_mut_slice().iter_mut().zip(grad.as_slice());
+        for ((p, &g), (m, v)) in params.zip(moments) {
+            step.update(p, g, m, v);
+        }
+        Ok(())
+    }
+
+    fn scale(&self, m: &mut DMatrix<f32>, factor: f32) -> Result<()> {
+        for e in m.as_mut_slice() {
+            *e *= factor;
+        }
+        Ok(())
+    }
+
+    fn sum_squares(&self, m: &DMatrix<f32>) -> Result<f64> {
+        Ok(m.as_slice()
+            .iter()
+            .map(|&e| f64::from(e) * f64::from(e))
+            .sum())
+    }
+
+    fn fill_zero(&self, m: &mut DMatrix<f32>) -> Result<()> {
+        m.fill(0.0);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conformance_suite_passes() {
+        super::super::conformance::run_all(&Cpu).unwrap();
+    }
+
+    #[test]
+    fn ensure_shape_reuses_the_allocation() {
+        let mut m = DMatrix::<f32>::zeros(8, 10);
+        let ptr = m.as_slice().as_ptr();
+        ensure_shape(&mut m, 8, 4);
+        assert_eq!(m.shape(), (8, 4));
+        assert_eq!(m.as_slice().as_ptr(), ptr);
+        ensure_shape(&mut m, 4, 20);
+        assert_eq!(m.as_slice().as_ptr(), ptr);
+    }
+}
