@@ -34,14 +34,29 @@ fn train_prints_json_summary_and_checkpoint_round_trips() {
     let ckpt = dir.join("grid.safetensors");
     let ckpt_s = ckpt.to_str().expect("utf-8 path");
     let out = gfn(&[
-        "train", "hypergrid", "--ndim", "2", "--height", "4", "--iterations", "50", "--batch-size", "8", "--json",
-        "--checkpoint", ckpt_s, "--seed", "5",
+        "train",
+        "hypergrid",
+        "--ndim",
+        "2",
+        "--height",
+        "4",
+        "--iterations",
+        "50",
+        "--batch-size",
+        "8",
+        "--json",
+        "--checkpoint",
+        ckpt_s,
+        "--seed",
+        "5",
     ]);
     assert!(out.status.success(), "train failed: {}", stderr(&out));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let last = stdout.lines().last().expect("a summary line");
     let v: serde_json::Value = serde_json::from_str(last).expect("JSON summary");
-    for key in ["env", "objective", "seed", "iterations", "l1", "log_z", "log_z_exact", "ms_per_iter", "trajectories_per_s"] {
+    for key in
+        ["env", "objective", "seed", "iterations", "l1", "log_z", "log_z_exact", "ms_per_iter", "trajectories_per_s"]
+    {
         assert!(v.get(key).is_some(), "summary lacks {key}: {v}");
     }
     assert_eq!(v["env"], "hypergrid");
@@ -65,7 +80,18 @@ fn train_prints_json_summary_and_checkpoint_round_trips() {
 
     // A checkpoint resumed on another environment is rejected.
     let other = dir.join("other.safetensors");
-    let out = gfn(&["train", "hypergrid", "--ndim", "3", "--height", "4", "--iterations", "2", "--checkpoint", other.to_str().expect("utf-8")]);
+    let out = gfn(&[
+        "train",
+        "hypergrid",
+        "--ndim",
+        "3",
+        "--height",
+        "4",
+        "--iterations",
+        "2",
+        "--checkpoint",
+        other.to_str().expect("utf-8"),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::copy(dir.join("grid.safetensors.json"), dir.join("other.safetensors.json")).expect("copy sidecar");
     fails_with(&["eval", "--checkpoint", other.to_str().expect("utf-8")], &["checkpoint"]);
@@ -98,7 +124,8 @@ fn bad_inputs_are_errors_not_panics() {
     let out = gfn(&["train", "--config", cfg.to_str().expect("utf-8"), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value =
-        serde_json::from_str(String::from_utf8(out.stdout).expect("utf-8").lines().last().expect("line")).expect("json");
+        serde_json::from_str(String::from_utf8(out.stdout).expect("utf-8").lines().last().expect("line"))
+            .expect("json");
     assert_eq!(v["env_config"]["height"], 5);
     std::fs::remove_dir_all(&dir).ok();
 }

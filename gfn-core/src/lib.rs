@@ -13,16 +13,16 @@
 pub mod backend;
 pub mod env;
 mod error;
+pub mod eval;
 pub mod nn;
 pub mod objective;
 pub mod optim;
-pub mod rng;
-
-pub use error::{Error, Result};
-pub mod eval;
 pub mod policy;
 pub mod replay;
+pub mod rng;
 pub mod sampler;
 pub mod terms;
 pub mod train;
 pub mod trajectory;
+
+pub use error::{Error, Result};

@@ -136,7 +136,7 @@ impl ReplayBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{stream, Purpose};
+    use crate::rng::{Purpose, stream};
 
     fn entry(k: usize, r: f64) -> ReplayEntry {
         ReplayEntry { path: vec![k], log_reward: r }

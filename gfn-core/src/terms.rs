@@ -67,7 +67,11 @@ impl StepTerms {
             t_out.backward_log_probs.resize(steps * a, 0.0);
             for t in 0..steps {
                 let logits = output.backward_logits(t).unwrap_or(&[]);
-                masked_log_softmax_into(logits, traj.backward_mask(t), &mut t_out.backward_log_probs[t * a..(t + 1) * a]);
+                masked_log_softmax_into(
+                    logits,
+                    traj.backward_mask(t),
+                    &mut t_out.backward_log_probs[t * a..(t + 1) * a],
+                );
             }
         }
         for i in 0..traj.len() {

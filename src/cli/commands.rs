@@ -2,15 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
+use gfn_core::Error;
 use gfn_core::backend::Cpu;
 use gfn_core::env::Enumerable;
 use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, MonteCarloEvaluator};
 use gfn_core::objective::Residual;
 use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
-use gfn_core::sampler::{sample_forward, Draw};
-use gfn_core::train::{read_sidecar, RunOptions, RunSummary, TrainConfig, Trainer};
-use gfn_core::Error;
+use gfn_core::sampler::{Draw, sample_forward};
+use gfn_core::train::{RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -109,10 +109,13 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
         ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
         ("clip-grad-norm", a.clip_grad_norm.is_some()),
         ("seed", a.seed.is_some()),
-        ("env options", e.ndim.or(e.height).or(e.length).or(e.word_size).or(e.num_modes).is_some()
-            || e.pool_size.or(e.set_size).or(e.vocab).is_some()
-            || e.r0.or(e.r1).or(e.r2).or(e.reward_temperature).is_some()
-            || e.env_seed.is_some()),
+        (
+            "env options",
+            e.ndim.or(e.height).or(e.length).or(e.word_size).or(e.num_modes).is_some()
+                || e.pool_size.or(e.set_size).or(e.vocab).is_some()
+                || e.r0.or(e.r1).or(e.r2).or(e.reward_temperature).is_some()
+                || e.env_seed.is_some(),
+        ),
     ];
     given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
 }
@@ -172,7 +175,11 @@ fn train(args: TrainArgs) -> CliResult<()> {
 }
 
 /// Builds the evaluator `mode` asks for.
-fn evaluator<E: Enumerable + 'static>(env: &E, mode: EvalMode, config: &TrainConfig) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
+fn evaluator<E: Enumerable + 'static>(
+    env: &E,
+    mode: EvalMode,
+    config: &TrainConfig,
+) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
     let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
         Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
     };
@@ -262,7 +269,8 @@ fn report(record: &EnvRecord, s: &RunSummary, objective: &str, args: &TrainArgs)
 fn checkpoint_record(path: &Path) -> CliResult<EnvRecord> {
     let sidecar = read_sidecar(path)?;
     serde_json::from_value(sidecar.env).map_err(|e| {
-        Error::Checkpoint { path: path.display().to_string(), reason: format!("unknown environment record: {e}") }.into()
+        Error::Checkpoint { path: path.display().to_string(), reason: format!("unknown environment record: {e}") }
+            .into()
     })
 }
 

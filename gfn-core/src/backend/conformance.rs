@@ -20,14 +20,8 @@ use rand_chacha::ChaCha8Rng;
 
 /// `(out, in, batch)` shapes for the linear checks: tiny, the output-layer shape of the target
 /// network (5 rows), a hidden layer, and an empty batch.
-const LINEAR_SHAPES: [(usize, usize, usize); 6] = [
-    (1, 1, 1),
-    (3, 4, 5),
-    (5, 256, 17),
-    (256, 32, 40),
-    (64, 64, 64),
-    (7, 3, 0),
-];
+const LINEAR_SHAPES: [(usize, usize, usize); 6] =
+    [(1, 1, 1), (3, 4, 5), (5, 256, 17), (256, 32, 40), (64, 64, 64), (7, 3, 0)];
 
 /// Runs every check of this module.
 pub fn run_all<B: Backend>(b: &B) -> Result<()> {
@@ -61,19 +55,13 @@ fn fail(what: &str, detail: String) -> Error {
 /// Checks `got ≈ want` entrywise: `|got − want| ≤ tol · (1 + |want|)`.
 fn compare(what: &str, got: &DMatrix<f32>, want: &DMatrix<f64>, tol: f64) -> Result<()> {
     if got.shape() != want.shape() {
-        return Err(fail(
-            what,
-            format!("shape {:?}, expected {:?}", got.shape(), want.shape()),
-        ));
+        return Err(fail(what, format!("shape {:?}, expected {:?}", got.shape(), want.shape())));
     }
     for (i, (&g, &w)) in got.iter().zip(want.iter()).enumerate() {
         let g = f64::from(g);
         let close = (g - w).abs() <= tol * (1.0 + w.abs());
         if !close {
-            return Err(fail(
-                what,
-                format!("entry {i}: got {g}, expected {w} (tolerance {tol})"),
-            ));
+            return Err(fail(what, format!("entry {i}: got {g}, expected {w} (tolerance {tol})")));
         }
     }
     Ok(())
@@ -86,23 +74,14 @@ fn dot_tolerance(k: usize) -> f64 {
 
 /// `download(upload(m)) == m` exactly, for several shapes including empty ones.
 pub fn upload_download_round_trip<B: Backend>(b: &B) -> Result<()> {
-    for (seed, (rows, cols)) in [(3, 7), (1, 1), (0, 4), (4, 0), (33, 65)]
-        .into_iter()
-        .enumerate()
-    {
+    for (seed, (rows, cols)) in [(3, 7), (1, 1), (0, 4), (4, 0), (33, 65)].into_iter().enumerate() {
         let host = random_matrix(seed as u64, rows, cols, 10.0);
         let dev = b.upload(&host)?;
         if b.shape(&dev) != (rows, cols) {
-            return Err(fail(
-                "shape",
-                format!("{:?} for {rows}×{cols}", b.shape(&dev)),
-            ));
+            return Err(fail("shape", format!("{:?} for {rows}×{cols}", b.shape(&dev))));
         }
         if b.download(&dev)? != host {
-            return Err(fail(
-                "upload/download",
-                format!("{rows}×{cols} not bit-identical"),
-            ));
+            return Err(fail("upload/download", format!("{rows}×{cols} not bit-identical")));
         }
     }
     Ok(())
@@ -161,33 +140,13 @@ pub fn linear_backward_matches_reference<B: Backend>(b: &B) -> Result<()> {
         let (w, x, dy) = (b.upload(&w)?, b.upload(&x)?, b.upload(&dy)?);
         b.linear_backward(&w, &x, &dy, &mut dw, &mut db, Some(&mut dx))?;
         let what = |part: &str| format!("linear_backward {part} ({n_out}, {n_in}, {batch})");
-        compare(
-            &what("dw"),
-            &b.download(&dw)?,
-            &want_dw,
-            dot_tolerance(batch),
-        )?;
-        compare(
-            &what("db"),
-            &b.download(&db)?,
-            &want_db,
-            dot_tolerance(batch),
-        )?;
-        compare(
-            &what("dx"),
-            &b.download(&dx)?,
-            &want_dx,
-            dot_tolerance(n_out),
-        )?;
+        compare(&what("dw"), &b.download(&dw)?, &want_dw, dot_tolerance(batch))?;
+        compare(&what("db"), &b.download(&db)?, &want_db, dot_tolerance(batch))?;
+        compare(&what("dx"), &b.download(&dx)?, &want_dx, dot_tolerance(n_out))?;
         // Without dx, the parameter gradients accumulate a second time.
         b.linear_backward(&w, &x, &dy, &mut dw, &mut db, None)?;
         let twice = 2.0 * &want_dw - to_f64(&dw0);
-        compare(
-            &what("dw, second call"),
-            &b.download(&dw)?,
-            &twice,
-            2.0 * dot_tolerance(batch),
-        )?;
+        compare(&what("dw, second call"), &b.download(&dw)?, &twice, 2.0 * dot_tolerance(batch))?;
     }
     Ok(())
 }
@@ -226,12 +185,7 @@ pub fn activation_forward_matches_reference<B: Backend>(b: &B) -> Result<()> {
         let want = to_f64(&x).map(|v| activation_reference(act, v).0);
         let mut y = b.zeros(0, 0)?;
         b.activation_forward(act, &x_dev, &mut y)?;
-        compare(
-            &format!("activation_forward {act}"),
-            &b.download(&y)?,
-            &want,
-            1e-6,
-        )?;
+        compare(&format!("activation_forward {act}"), &b.download(&y)?, &want, 1e-6)?;
     }
     Ok(())
 }
@@ -246,12 +200,7 @@ pub fn activation_backward_matches_reference<B: Backend>(b: &B) -> Result<()> {
         let (mut y, mut dx) = (b.zeros(0, 0)?, b.zeros(0, 0)?);
         b.activation_forward(act, &x_dev, &mut y)?;
         b.activation_backward(act, &x_dev, &y, &dy_dev, &mut dx)?;
-        compare(
-            &format!("activation_backward {act}"),
-            &b.download(&dx)?,
-            &want,
-            1e-5,
-        )?;
+        compare(&format!("activation_backward {act}"), &b.download(&dx)?, &want, 1e-5)?;
     }
     Ok(())
 }
@@ -260,11 +209,7 @@ pub fn activation_backward_matches_reference<B: Backend>(b: &B) -> Result<()> {
 /// in f64.
 pub fn adam_update_matches_reference<B: Backend>(b: &B) -> Result<()> {
     for weight_decay in [0.0, 0.1] {
-        let config = AdamConfig {
-            lr: 0.01,
-            weight_decay,
-            ..AdamConfig::default()
-        };
+        let config = AdamConfig { lr: 0.01, weight_decay, ..AdamConfig::default() };
         let p0 = random_matrix(400, 8, 5, 1.0);
         let (mut p, mut m, mut v) = (b.upload(&p0)?, b.zeros(8, 5)?, b.zeros(8, 5)?);
         let mut want_p = to_f64(&p0);
@@ -272,13 +217,7 @@ pub fn adam_update_matches_reference<B: Backend>(b: &B) -> Result<()> {
         let mut want_v = DMatrix::<f64>::zeros(8, 5);
         for t in 1..=3u64 {
             let grad = random_matrix(400 + t, 8, 5, 1.0);
-            b.adam_update(
-                &mut p,
-                &b.upload(&grad)?,
-                &mut m,
-                &mut v,
-                &AdamStep::new(&config, t),
-            )?;
+            b.adam_update(&mut p, &b.upload(&grad)?, &mut m, &mut v, &AdamStep::new(&config, t))?;
             let bc1 = 1.0 - config.beta1.powi(t as i32);
             let bc2 = 1.0 - config.beta2.powi(t as i32);
             for i in 0..want_p.len() {
@@ -329,18 +268,12 @@ pub fn output_buffers_are_resized<B: Backend>(b: &B) -> Result<()> {
             let mut out = b.upload(&DMatrix::from_element(start.0, start.1, f32::NAN))?;
             b.linear_forward(&w, &bias, &x, &mut out)?;
             if b.download(&out)? != b.download(&fresh)? {
-                return Err(fail(
-                    "linear_forward resize",
-                    format!("from {start:?}, batch {batch}"),
-                ));
+                return Err(fail("linear_forward resize", format!("from {start:?}, batch {batch}")));
             }
             let mut y = b.upload(&DMatrix::from_element(start.0, start.1, f32::NAN))?;
             b.activation_forward(Activation::Tanh, &out, &mut y)?;
             if b.shape(&y) != (6, batch) {
-                return Err(fail(
-                    "activation_forward resize",
-                    format!("{:?}", b.shape(&y)),
-                ));
+                return Err(fail("activation_forward resize", format!("{:?}", b.shape(&y))));
             }
         }
     }
@@ -358,47 +291,17 @@ pub fn shape_mismatches_are_errors<B: Backend>(b: &B) -> Result<()> {
     let (mut dw, mut db) = (b.zeros(3, 4)?, b.zeros(3, 1)?);
     let mut bad_dw = b.zeros(4, 3)?;
     let checks: Vec<(&str, Result<()>)> = vec![
-        (
-            "linear_forward input",
-            b.linear_forward(&w, &bias, &bad_x, &mut out),
-        ),
-        (
-            "linear_forward bias",
-            b.linear_forward(&w, &x, &x, &mut out),
-        ),
-        (
-            "linear_backward input",
-            b.linear_backward(&w, &bad_x, &dy, &mut dw, &mut db, None),
-        ),
-        (
-            "linear_backward dy",
-            b.linear_backward(&w, &x, &x, &mut dw, &mut db, None),
-        ),
-        (
-            "linear_backward dw",
-            b.linear_backward(&w, &x, &dy, &mut bad_dw, &mut db, None),
-        ),
-        (
-            "activation_backward",
-            b.activation_backward(Activation::Relu, &x, &dy, &x, &mut out),
-        ),
-        (
-            "adam_update",
-            b.adam_update(
-                &mut dw,
-                &x,
-                &mut db,
-                &mut out,
-                &AdamStep::new(&AdamConfig::default(), 1),
-            ),
-        ),
+        ("linear_forward input", b.linear_forward(&w, &bias, &bad_x, &mut out)),
+        ("linear_forward bias", b.linear_forward(&w, &x, &x, &mut out)),
+        ("linear_backward input", b.linear_backward(&w, &bad_x, &dy, &mut dw, &mut db, None)),
+        ("linear_backward dy", b.linear_backward(&w, &x, &x, &mut dw, &mut db, None)),
+        ("linear_backward dw", b.linear_backward(&w, &x, &dy, &mut bad_dw, &mut db, None)),
+        ("activation_backward", b.activation_backward(Activation::Relu, &x, &dy, &x, &mut out)),
+        ("adam_update", b.adam_update(&mut dw, &x, &mut db, &mut out, &AdamStep::new(&AdamConfig::default(), 1))),
     ];
     for (what, result) in checks {
         if !matches!(result, Err(Error::ShapeMismatch { .. })) {
-            return Err(fail(
-                what,
-                format!("expected ShapeMismatch, got {result:?}"),
-            ));
+            return Err(fail(what, format!("expected ShapeMismatch, got {result:?}")));
         }
     }
     Ok(())

@@ -98,11 +98,7 @@ impl Backend for Cpu {
         let (n_out, n_in) = w.shape();
         let batch = x.ncols();
         expect_shape("linear_backward input", (n_in, batch), x.shape())?;
-        expect_shape(
-            "linear_backward output gradient",
-            (n_out, batch),
-            dy.shape(),
-        )?;
+        expect_shape("linear_backward output gradient", (n_out, batch), dy.shape())?;
         expect_shape("linear_backward weight gradient", (n_out, n_in), dw.shape())?;
         expect_shape("linear_backward bias gradient", (n_out, 1), db.shape())?;
         sgemm(1.0, dy, Op::Id, x, Op::Tr, 1.0, dw);
@@ -121,12 +117,7 @@ impl Backend for Cpu {
         Ok(())
     }
 
-    fn activation_forward(
-        &self,
-        act: Activation,
-        x: &DMatrix<f32>,
-        y: &mut DMatrix<f32>,
-    ) -> Result<()> {
+    fn activation_forward(&self, act: Activation, x: &DMatrix<f32>, y: &mut DMatrix<f32>) -> Result<()> {
         ensure_shape(y, x.nrows(), x.ncols());
         for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
             *y = act.apply(x);
@@ -180,10 +171,7 @@ impl Backend for Cpu {
     }
 
     fn sum_squares(&self, m: &DMatrix<f32>) -> Result<f64> {
-        Ok(m.as_slice()
-            .iter()
-            .map(|&e| f64::from(e) * f64::from(e))
-            .sum())
+        Ok(m.as_slice().iter().map(|&e| f64::from(e) * f64::from(e)).sum())
     }
 
     fn fill_zero(&self, m: &mut DMatrix<f32>) -> Result<()> {

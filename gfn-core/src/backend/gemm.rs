@@ -28,20 +28,8 @@ fn view(m: &DMatrix<f32>, op: Op) -> View<'_> {
     let (r, c) = m.shape();
     let ld = r as isize;
     match op {
-        Op::Id => View {
-            data: m.as_slice(),
-            rows: r,
-            cols: c,
-            row_stride: 1,
-            col_stride: ld,
-        },
-        Op::Tr => View {
-            data: m.as_slice(),
-            rows: c,
-            cols: r,
-            row_stride: ld,
-            col_stride: 1,
-        },
+        Op::Id => View { data: m.as_slice(), rows: r, cols: c, row_stride: 1, col_stride: ld },
+        Op::Tr => View { data: m.as_slice(), rows: c, cols: r, row_stride: ld, col_stride: 1 },
     }
 }
 
@@ -71,10 +59,7 @@ pub(crate) fn sgemm(
     let k = a.cols;
     let c_col_stride = m as isize;
     let c_ptr = c.as_mut_slice().as_mut_ptr();
-    #[allow(
-        unsafe_code,
-        reason = "the one call into matrixmultiply's raw-pointer sgemm"
-    )]
+    #[allow(unsafe_code, reason = "the one call into matrixmultiply's raw-pointer sgemm")]
     // SAFETY: `a` is a (m×k) view of `a.data` whose largest offset (m-1)·rs + (k-1)·cs lies inside
     // the slice because the strides come from the column-major layout of a matrix with exactly
     // these dimensions; likewise for `b` (k×n) and `c` (m×n, strides 1 and m). `c` is borrowed

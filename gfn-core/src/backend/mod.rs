@@ -48,13 +48,7 @@ pub trait Backend: Clone + std::fmt::Debug + Send + Sync + 'static {
 
     /// `out = w·x + b` with `b` (`rows × 1`) broadcast over the columns; `out` is resized as needed
     /// (its buffer reused).
-    fn linear_forward(
-        &self,
-        w: &Self::Mat,
-        b: &Self::Mat,
-        x: &Self::Mat,
-        out: &mut Self::Mat,
-    ) -> Result<()>;
+    fn linear_forward(&self, w: &Self::Mat, b: &Self::Mat, x: &Self::Mat, out: &mut Self::Mat) -> Result<()>;
 
     /// `dw += dy·xᵀ`, `db +=` row-sums of `dy`, and if `dx` is `Some`: `dx = wᵀ·dy` (resized as
     /// needed).
@@ -104,14 +98,6 @@ pub trait Backend: Clone + std::fmt::Debug + Send + Sync + 'static {
 }
 
 /// `Ok(())` if `got == expected`, else [`Error::ShapeMismatch`](crate::Error::ShapeMismatch).
-pub(crate) fn expect_shape(
-    op: &'static str,
-    expected: (usize, usize),
-    got: (usize, usize),
-) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(crate::Error::ShapeMismatch { op, expected, got })
-    }
+pub(crate) fn expect_shape(op: &'static str, expected: (usize, usize), got: (usize, usize)) -> Result<()> {
+    if expected == got { Ok(()) } else { Err(crate::Error::ShapeMismatch { op, expected, got }) }
 }

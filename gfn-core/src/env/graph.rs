@@ -58,8 +58,7 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> StateGraph<S> {
         children.push(Vec::new());
         exits.push(env.can_exit(&source));
         on_stack.push(true);
-        let mut stack: Vec<(usize, std::vec::IntoIter<(usize, S)>)> =
-            vec![(0, env.children(&source)?.into_iter())];
+        let mut stack: Vec<(usize, std::vec::IntoIter<(usize, S)>)> = vec![(0, env.children(&source)?.into_iter())];
         while let Some((node, iter)) = stack.last_mut() {
             let node = *node;
             match iter.next() {

@@ -6,8 +6,8 @@ use super::divergence::{jsd, kl, l1, logsumexp, total_variation};
 use super::{EvalReport, Evaluate};
 use crate::backend::Backend;
 use crate::env::{Enumerable, Environment, EnvironmentExt, StateGraph};
-use crate::policy::categorical::masked_log_softmax_into;
 use crate::policy::Policy;
+use crate::policy::categorical::masked_log_softmax_into;
 use crate::{Error, Result};
 
 /// States evaluated per batched forward pass.
@@ -38,10 +38,8 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> ExactEvaluator<S> {
     pub fn with_limit<E: Environment<State = S>>(env: &E, limit: usize) -> Result<Self> {
         let graph = StateGraph::build(env, limit)?;
         let terminals: Vec<usize> = graph.terminals().collect();
-        let log_rewards = terminals
-            .iter()
-            .map(|&i| env.checked_log_reward(&graph.states[i]))
-            .collect::<Result<Vec<f64>>>()?;
+        let log_rewards =
+            terminals.iter().map(|&i| env.checked_log_reward(&graph.states[i])).collect::<Result<Vec<f64>>>()?;
         let log_z = logsumexp(&log_rewards);
         if !log_z.is_finite() {
             return Err(Error::InconsistentEnvironment(format!(

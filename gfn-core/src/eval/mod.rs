@@ -14,10 +14,10 @@ pub use monte_carlo::MonteCarloEvaluator;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Result;
 use crate::backend::Backend;
 use crate::env::Environment;
 use crate::policy::Policy;
-use crate::Result;
 
 /// What an evaluation measured. Fields a method cannot compute are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

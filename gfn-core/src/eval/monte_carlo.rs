@@ -7,8 +7,8 @@ use crate::env::Environment;
 use crate::objective::Requirements;
 use crate::policy::{Exploration, Policy};
 use crate::rng::Purpose;
-use crate::sampler::{sample_backward, sample_forward, Draw};
-use crate::terms::{feature_matrix, StepTerms};
+use crate::sampler::{Draw, sample_backward, sample_forward};
+use crate::terms::{StepTerms, feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
 
@@ -47,7 +47,11 @@ impl MonteCarloEvaluator {
 }
 
 /// `Σ log P_F − Σ log P_B` per trajectory under `policy`.
-fn log_ratios<E: Environment, B: Backend>(env: &E, policy: &Policy<B>, traj: &Trajectories<E::State>) -> Result<Vec<f64>> {
+fn log_ratios<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    traj: &Trajectories<E::State>,
+) -> Result<Vec<f64>> {
     let output = policy.infer(&feature_matrix(traj))?;
     let terms = StepTerms::compute(env, traj, &output, &Requirements::default())?;
     Ok(terms.log_ratio(traj))

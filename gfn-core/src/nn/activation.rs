@@ -37,13 +37,8 @@ pub const LEAKY_RELU_SLOPE: f32 = 0.01;
 
 impl Activation {
     /// Every activation, in declaration order.
-    pub const ALL: [Activation; 5] = [
-        Activation::Relu,
-        Activation::LeakyRelu,
-        Activation::Elu,
-        Activation::Silu,
-        Activation::Tanh,
-    ];
+    pub const ALL: [Activation; 5] =
+        [Activation::Relu, Activation::LeakyRelu, Activation::Elu, Activation::Silu, Activation::Tanh];
 
     /// The name used by serde, [`FromStr`] and [`Display`](fmt::Display).
     pub fn name(self) -> &'static str {
@@ -142,10 +137,7 @@ impl FromStr for Activation {
     type Err = ParseActivationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Activation::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| ParseActivationError(s.to_owned()))
+        Activation::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| ParseActivationError(s.to_owned()))
     }
 }
 

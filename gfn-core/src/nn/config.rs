@@ -40,18 +40,10 @@ impl MlpConfig {
     /// Checks that every width is positive ([`Error::InvalidConfig`] otherwise).
     pub fn validate(&self) -> Result<()> {
         if self.input == 0 {
-            return Err(Error::config(
-                "input",
-                0,
-                "the input width must be positive",
-            ));
+            return Err(Error::config("input", 0, "the input width must be positive"));
         }
         if self.output == 0 {
-            return Err(Error::config(
-                "output",
-                0,
-                "the output width must be positive",
-            ));
+            return Err(Error::config("output", 0, "the output width must be positive"));
         }
         if let Some(layer) = self.hidden.iter().position(|&w| w == 0) {
             return Err(Error::config(
@@ -78,13 +70,7 @@ mod tests {
     use super::*;
 
     fn config() -> MlpConfig {
-        MlpConfig {
-            input: 3,
-            hidden: vec![4, 5],
-            output: 2,
-            activation: Activation::Tanh,
-            init: Init::XavierUniform,
-        }
+        MlpConfig { input: 3, hidden: vec![4, 5], output: 2, activation: Activation::Tanh, init: Init::XavierUniform }
     }
 
     #[test]
@@ -92,29 +78,11 @@ mod tests {
         let mut c = config();
         c.hidden[1] = 0;
         let msg = c.validate().unwrap_err().to_string();
-        assert!(
-            msg.contains("`hidden`") && msg.contains("[4, 0]") && msg.contains("layer 1"),
-            "{msg}"
-        );
-        let c = MlpConfig {
-            input: 0,
-            ..config()
-        };
-        assert!(matches!(
-            c.validate(),
-            Err(Error::InvalidConfig { field: "input", .. })
-        ));
-        let c = MlpConfig {
-            output: 0,
-            ..config()
-        };
-        assert!(matches!(
-            c.validate(),
-            Err(Error::InvalidConfig {
-                field: "output",
-                ..
-            })
-        ));
+        assert!(msg.contains("`hidden`") && msg.contains("[4, 0]") && msg.contains("layer 1"), "{msg}");
+        let c = MlpConfig { input: 0, ..config() };
+        assert!(matches!(c.validate(), Err(Error::InvalidConfig { field: "input", .. })));
+        let c = MlpConfig { output: 0, ..config() };
+        assert!(matches!(c.validate(), Err(Error::InvalidConfig { field: "output", .. })));
         assert!(config().validate().is_ok());
     }
 
@@ -124,10 +92,7 @@ mod tests {
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<MlpConfig>(&json).unwrap(), c);
         let c: MlpConfig = serde_json::from_str(r#"{"input":2,"hidden":[],"output":1}"#).unwrap();
-        assert_eq!(
-            (c.activation, c.init),
-            (Activation::Relu, Init::KaimingUniform)
-        );
+        assert_eq!((c.activation, c.init), (Activation::Relu, Init::KaimingUniform));
         assert!(serde_json::from_str::<MlpConfig>(r#"{"input":2,"hiden":[],"output":1}"#).is_err());
     }
 }

@@ -29,9 +29,7 @@ impl Init {
             Init::XavierUniform => uniform(n, (6.0 / (fan_in + fan_out) as f64).sqrt(), rng),
             Init::KaimingNormal => {
                 let std = (2.0 / fan_in as f64).sqrt();
-                (0..n)
-                    .map(|_| (std * standard_normal(rng)) as f32)
-                    .collect()
+                (0..n).map(|_| (std * standard_normal(rng)) as f32).collect()
             }
         };
         DMatrix::from_row_slice(fan_out, fan_in, &values)
@@ -40,11 +38,7 @@ impl Init {
     /// A `fan_out × 1` bias vector.
     pub fn bias(self, fan_out: usize, fan_in: usize, rng: &mut impl Rng) -> DMatrix<f32> {
         match self {
-            Init::KaimingUniform => DMatrix::from_vec(
-                fan_out,
-                1,
-                uniform(fan_out, 1.0 / (fan_in as f64).sqrt(), rng),
-            ),
+            Init::KaimingUniform => DMatrix::from_vec(fan_out, 1, uniform(fan_out, 1.0 / (fan_in as f64).sqrt(), rng)),
             Init::XavierUniform | Init::KaimingNormal => DMatrix::zeros(fan_out, 1),
         }
     }
@@ -78,12 +72,7 @@ mod tests {
         assert!(b.iter().all(|&x| x.abs() <= 0.25) && b.iter().any(|&x| x != 0.0));
         let w = Init::XavierUniform.weight(30, 20, &mut rng);
         assert!(w.iter().all(|&x| x.abs() <= (6.0f32 / 50.0).sqrt()));
-        assert!(
-            Init::XavierUniform
-                .bias(30, 20, &mut rng)
-                .iter()
-                .all(|&x| x == 0.0)
-        );
+        assert!(Init::XavierUniform.bias(30, 20, &mut rng).iter().all(|&x| x == 0.0));
         let w = Init::KaimingNormal.weight(200, 50, &mut rng);
         let var = w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / 10_000.0;
         assert!((var - 0.04).abs() < 0.004, "variance {var}");
@@ -91,10 +80,7 @@ mod tests {
 
     #[test]
     fn serde_names_are_snake_case() {
-        assert_eq!(
-            serde_json::to_string(&Init::KaimingUniform).unwrap(),
-            "\"kaiming_uniform\""
-        );
+        assert_eq!(serde_json::to_string(&Init::KaimingUniform).unwrap(), "\"kaiming_uniform\"");
         let init: Init = serde_json::from_str("\"xavier_uniform\"").unwrap();
         assert_eq!(init, Init::XavierUniform);
     }

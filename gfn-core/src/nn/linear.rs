@@ -19,35 +19,16 @@ pub struct Linear<B: Backend = Cpu> {
 impl<B: Backend> Linear<B> {
     /// A freshly initialised layer (weights drawn before biases). Zero widths are
     /// [`Error::InvalidConfig`].
-    pub fn new(
-        backend: &B,
-        input: usize,
-        output: usize,
-        init: Init,
-        rng: &mut impl Rng,
-    ) -> Result<Self> {
+    pub fn new(backend: &B, input: usize, output: usize, init: Init, rng: &mut impl Rng) -> Result<Self> {
         if input == 0 {
-            return Err(Error::config(
-                "input",
-                0,
-                "a linear layer needs at least one input",
-            ));
+            return Err(Error::config("input", 0, "a linear layer needs at least one input"));
         }
         if output == 0 {
-            return Err(Error::config(
-                "output",
-                0,
-                "a linear layer needs at least one output",
-            ));
+            return Err(Error::config("output", 0, "a linear layer needs at least one output"));
         }
         let weight = backend.upload(&init.weight(output, input, rng))?;
         let bias = backend.upload(&init.bias(output, input, rng))?;
-        Ok(Linear {
-            weight: Param::new(backend, weight)?,
-            bias: Param::new(backend, bias)?,
-            input,
-            output,
-        })
+        Ok(Linear { weight: Param::new(backend, weight)?, bias: Param::new(backend, bias)?, input, output })
     }
 
     /// Input width.
@@ -66,20 +47,7 @@ impl<B: Backend> Linear<B> {
     }
 
     /// Accumulates `dW += dy·xᵀ`, `db += Σ_columns dy`, and writes `dx = Wᵀ·dy` if asked.
-    pub fn backward(
-        &mut self,
-        backend: &B,
-        x: &B::Mat,
-        dy: &B::Mat,
-        dx: Option<&mut B::Mat>,
-    ) -> Result<()> {
-        backend.linear_backward(
-            &self.weight.value,
-            x,
-            dy,
-            &mut self.weight.grad,
-            &mut self.bias.grad,
-            dx,
-        )
+    pub fn backward(&mut self, backend: &B, x: &B::Mat, dy: &B::Mat, dx: Option<&mut B::Mat>) -> Result<()> {
+        backend.linear_backward(&self.weight.value, x, dy, &mut self.weight.grad, &mut self.bias.grad, dx)
     }
 }

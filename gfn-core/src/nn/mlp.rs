@@ -50,11 +50,7 @@ pub struct MlpCache<B: Backend = Cpu> {
 impl<B: Backend> MlpCache<B> {
     /// An empty cache; [`Mlp::forward`] allocates its buffers on first use.
     pub fn new() -> Self {
-        MlpCache {
-            input: None,
-            pre: Vec::new(),
-            post: Vec::new(),
-        }
+        MlpCache { input: None, pre: Vec::new(), post: Vec::new() }
     }
 
     /// The output of the last forward pass (`output × batch`).
@@ -62,9 +58,7 @@ impl<B: Backend> MlpCache<B> {
     /// # Panics
     /// If no forward pass has filled this cache yet.
     pub fn output(&self) -> &B::Mat {
-        self.pre
-            .last()
-            .expect("MlpCache::output called before any Mlp::forward")
+        self.pre.last().expect("MlpCache::output called before any Mlp::forward")
     }
 
     /// Sizes the buffer lists for `layers` layers, allocating only what is missing.
@@ -96,16 +90,9 @@ impl<B: Backend> Mlp<B> {
     pub fn new(backend: &B, config: &MlpConfig, rng: &mut impl Rng) -> Result<Self> {
         config.validate()?;
         let sizes = config.layer_sizes();
-        let layers = sizes
-            .windows(2)
-            .map(|w| Linear::new(backend, w[0], w[1], config.init, rng))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Mlp {
-            config: config.clone(),
-            layers,
-            grad_post: backend.zeros(0, 0)?,
-            grad_pre: backend.zeros(0, 0)?,
-        })
+        let layers =
+            sizes.windows(2).map(|w| Linear::new(backend, w[0], w[1], config.init, rng)).collect::<Result<Vec<_>>>()?;
+        Ok(Mlp { config: config.clone(), layers, grad_post: backend.zeros(0, 0)?, grad_pre: backend.zeros(0, 0)? })
     }
 
     /// The configuration this network was built from.
@@ -193,29 +180,14 @@ impl<B: Backend> Mlp<B> {
             }
         };
         let act = self.activation();
-        let Mlp {
-            layers,
-            grad_post,
-            grad_pre,
-            ..
-        } = self;
+        let Mlp { layers, grad_post, grad_pre, .. } = self;
         for i in (0..n).rev() {
             let x = if i == 0 { input } else { &cache.post[i - 1] };
             let dy: &B::Mat = if i + 1 == n { d_output } else { grad_pre };
-            let dx = if i == 0 {
-                d_input.take()
-            } else {
-                Some(&mut *grad_post)
-            };
+            let dx = if i == 0 { d_input.take() } else { Some(&mut *grad_post) };
             layers[i].backward(backend, x, dy, dx)?;
             if i > 0 {
-                backend.activation_backward(
-                    act,
-                    &cache.pre[i - 1],
-                    &cache.post[i - 1],
-                    grad_post,
-                    grad_pre,
-                )?;
+                backend.activation_backward(act, &cache.pre[i - 1], &cache.post[i - 1], grad_post, grad_pre)?;
             }
         }
         Ok(())
@@ -252,9 +224,6 @@ impl<B: Backend> Mlp<B> {
 
     /// The number of scalar parameters (weights and biases).
     pub fn parameter_count(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| l.output() * (l.input() + 1))
-            .sum()
+        self.layers.iter().map(|l| l.output() * (l.input() + 1)).sum()
     }
 }

@@ -83,10 +83,7 @@ impl Objective for ContrastiveBalance {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements {
-            even_batch: self.pairing == Pairing::Halves,
-            ..Requirements::default()
-        }
+        Requirements { even_batch: self.pairing == Pairing::Halves, ..Requirements::default() }
     }
 
     fn evaluate(&self, terms: &TrajectoryTerms<'_>, grads: &mut TermGrads) -> Result<f64> {

@@ -32,10 +32,7 @@ impl Objective for DetailedBalance {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements {
-            log_flow: true,
-            ..Requirements::default()
-        }
+        Requirements { log_flow: true, ..Requirements::default() }
     }
 
     fn evaluate(&self, terms: &TrajectoryTerms<'_>, grads: &mut TermGrads) -> Result<f64> {

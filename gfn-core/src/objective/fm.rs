@@ -113,48 +113,20 @@ impl FlowMatching {
 /// Validates shapes, finiteness and edge counts; returns the number of constrained states `K`.
 fn check(terms: &FlowTerms<'_>) -> Result<usize> {
     if terms.in_offsets.is_empty() {
-        return Err(Error::config(
-            "in_offsets",
-            "[]",
-            "CSR offsets need K + 1 entries",
-        ));
+        return Err(Error::config("in_offsets", "[]", "CSR offsets need K + 1 entries"));
     }
     let states = terms.in_offsets.len() - 1;
-    validate::length(
-        "FlowTerms::out_offsets",
-        states + 1,
-        terms.out_offsets.len(),
-    )?;
-    validate::length(
-        "FlowTerms::sink_log_reward",
-        terms.sink_log_flow.len(),
-        terms.sink_log_reward.len(),
-    )?;
+    validate::length("FlowTerms::out_offsets", states + 1, terms.out_offsets.len())?;
+    validate::length("FlowTerms::sink_log_reward", terms.sink_log_flow.len(), terms.sink_log_reward.len())?;
     if states == 0 && terms.sink_log_flow.is_empty() {
-        return Err(Error::config(
-            "flow_terms",
-            "empty",
-            "no constraints to evaluate",
-        ));
+        return Err(Error::config("flow_terms", "empty", "no constraints to evaluate"));
     }
     for (name, side, offsets, flows) in [
-        (
-            "in_offsets",
-            "incoming",
-            terms.in_offsets,
-            terms.in_log_flow,
-        ),
-        (
-            "out_offsets",
-            "outgoing",
-            terms.out_offsets,
-            terms.out_log_flow,
-        ),
+        ("in_offsets", "incoming", terms.in_offsets, terms.in_log_flow),
+        ("out_offsets", "outgoing", terms.out_offsets, terms.out_log_flow),
     ] {
         if let Some(k) = validate::csr(name, offsets, flows.len())? {
-            return Err(Error::InconsistentEnvironment(format!(
-                "flow-matching state {k} has no {side} edges"
-            )));
+            return Err(Error::InconsistentEnvironment(format!("flow-matching state {k} has no {side} edges")));
         }
     }
     for (e, &v) in terms.in_log_flow.iter().enumerate() {

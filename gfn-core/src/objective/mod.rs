@@ -121,14 +121,8 @@ impl TermGrads {
         }
         fill(&mut self.log_pf, steps);
         fill(&mut self.log_pb, steps);
-        fill(
-            &mut self.log_flow,
-            if requirements.log_flow { steps } else { 0 },
-        );
-        fill(
-            &mut self.log_pf_exit,
-            if requirements.log_pf_exit { steps } else { 0 },
-        );
+        fill(&mut self.log_flow, if requirements.log_flow { steps } else { 0 });
+        fill(&mut self.log_pf_exit, if requirements.log_pf_exit { steps } else { 0 });
         self.log_z = 0.0;
     }
 }

@@ -33,11 +33,7 @@ impl Objective for ModifiedDetailedBalance {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements {
-            log_pf_exit: true,
-            log_reward_state: true,
-            ..Requirements::default()
-        }
+        Requirements { log_pf_exit: true, log_reward_state: true, ..Requirements::default() }
     }
 
     fn evaluate(&self, terms: &TrajectoryTerms<'_>, grads: &mut TermGrads) -> Result<f64> {

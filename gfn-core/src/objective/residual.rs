@@ -35,11 +35,9 @@ impl Residual {
         match *self {
             Residual::Squared => Ok(()),
             Residual::Huber { delta } if delta > 0.0 && delta.is_finite() => Ok(()),
-            Residual::Huber { delta } => Err(Error::config(
-                "residual.huber.delta",
-                delta,
-                "the Huber threshold must be positive and finite",
-            )),
+            Residual::Huber { delta } => {
+                Err(Error::config("residual.huber.delta", delta, "the Huber threshold must be positive and finite"))
+            }
         }
     }
 
@@ -84,22 +82,13 @@ mod tests {
 
     #[test]
     fn objective_residual_validation_and_serde() {
-        assert!(matches!(
-            Residual::huber(0.0),
-            Err(Error::InvalidConfig { .. })
-        ));
+        assert!(matches!(Residual::huber(0.0), Err(Error::InvalidConfig { .. })));
         assert!(Residual::huber(f64::NAN).is_err());
         assert!(Residual::huber(f64::INFINITY).is_err());
         assert_eq!(Residual::default(), Residual::Squared);
         let json = serde_json::to_string(&Residual::Huber { delta: 1.5 }).unwrap();
         assert_eq!(json, r#"{"huber":{"delta":1.5}}"#);
-        assert_eq!(
-            serde_json::from_str::<Residual>(&json).unwrap(),
-            Residual::Huber { delta: 1.5 }
-        );
-        assert_eq!(
-            serde_json::from_str::<Residual>(r#""squared""#).unwrap(),
-            Residual::Squared
-        );
+        assert_eq!(serde_json::from_str::<Residual>(&json).unwrap(), Residual::Huber { delta: 1.5 });
+        assert_eq!(serde_json::from_str::<Residual>(r#""squared""#).unwrap(), Residual::Squared);
     }
 }

@@ -26,10 +26,7 @@ pub struct SubTrajectoryBalance {
 impl Default for SubTrajectoryBalance {
     /// `λ = 0.9` (the torchgfn default) with the squared penalty.
     fn default() -> Self {
-        Self {
-            lambda: 0.9,
-            residual: Residual::Squared,
-        }
+        Self { lambda: 0.9, residual: Residual::Squared }
     }
 }
 
@@ -43,11 +40,7 @@ impl SubTrajectoryBalance {
 
     fn validate(&self) -> Result<()> {
         if !(self.lambda > 0.0 && self.lambda.is_finite()) {
-            return Err(Error::config(
-                "lambda",
-                self.lambda,
-                "λ must be positive and finite",
-            ));
+            return Err(Error::config("lambda", self.lambda, "λ must be positive and finite"));
         }
         self.residual.validate()
     }
@@ -123,11 +116,7 @@ impl Objective for SubTrajectoryBalance {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements {
-            log_z: true,
-            log_flow: true,
-            ..Requirements::default()
-        }
+        Requirements { log_z: true, log_flow: true, ..Requirements::default() }
     }
 
     fn evaluate(&self, terms: &TrajectoryTerms<'_>, grads: &mut TermGrads) -> Result<f64> {

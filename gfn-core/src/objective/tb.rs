@@ -27,10 +27,7 @@ impl Objective for TrajectoryBalance {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements {
-            log_z: true,
-            ..Requirements::default()
-        }
+        Requirements { log_z: true, ..Requirements::default() }
     }
 
     fn evaluate(&self, terms: &TrajectoryTerms<'_>, grads: &mut TermGrads) -> Result<f64> {
@@ -38,15 +35,8 @@ impl Objective for TrajectoryBalance {
         let deltas = delta::deltas(terms)?;
         let log_z = validate::log_z(terms)?;
         let b = deltas.len() as f64;
-        let loss = deltas
-            .iter()
-            .map(|d| self.residual.value(log_z + d))
-            .sum::<f64>()
-            / b;
-        let coeffs: Vec<f64> = deltas
-            .iter()
-            .map(|d| self.residual.derivative(log_z + d) / b)
-            .collect();
+        let loss = deltas.iter().map(|d| self.residual.value(log_z + d)).sum::<f64>() / b;
+        let coeffs: Vec<f64> = deltas.iter().map(|d| self.residual.derivative(log_z + d) / b).collect();
         grads.reset(terms.step_count(), &self.requirements());
         delta::scatter(terms, &coeffs, grads);
         grads.log_z = coeffs.iter().sum();

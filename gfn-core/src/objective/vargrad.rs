@@ -24,15 +24,8 @@ impl VarGrad {
     pub(crate) fn on_deltas(&self, deltas: &[f64]) -> (f64, Vec<f64>) {
         let b = deltas.len() as f64;
         let mean = deltas.iter().sum::<f64>() / b;
-        let loss = deltas
-            .iter()
-            .map(|d| self.residual.value(d - mean))
-            .sum::<f64>()
-            / b;
-        let slopes: Vec<f64> = deltas
-            .iter()
-            .map(|d| self.residual.derivative(d - mean))
-            .collect();
+        let loss = deltas.iter().map(|d| self.residual.value(d - mean)).sum::<f64>() / b;
+        let slopes: Vec<f64> = deltas.iter().map(|d| self.residual.derivative(d - mean)).collect();
         let mean_slope = slopes.iter().sum::<f64>() / b;
         (loss, slopes.iter().map(|s| (s - mean_slope) / b).collect())
     }

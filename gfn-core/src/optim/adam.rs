@@ -47,12 +47,7 @@ impl<B: Backend> Adam<B> {
     /// A fresh optimiser; an invalid `config` is [`Error::InvalidConfig`].
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Adam {
-            config,
-            t: 0,
-            m: Vec::new(),
-            v: Vec::new(),
-        })
+        Ok(Adam { config, t: 0, m: Vec::new(), v: Vec::new() })
     }
 
     /// The hyperparameters.
@@ -82,17 +77,9 @@ impl<B: Backend> Adam<B> {
                 self.v.push(backend.zeros(rows, cols)?);
             }
         } else {
-            expect_shape(
-                "Adam::step: number of parameters",
-                (self.m.len(), 1),
-                (params.len(), 1),
-            )?;
+            expect_shape("Adam::step: number of parameters", (self.m.len(), 1), (params.len(), 1))?;
             for (p, m) in params.iter().zip(&self.m) {
-                expect_shape(
-                    "Adam::step: parameter",
-                    backend.shape(m),
-                    backend.shape(&p.value),
-                )?;
+                expect_shape("Adam::step: parameter", backend.shape(m), backend.shape(&p.value))?;
             }
         }
         self.t += 1;
@@ -109,43 +96,23 @@ impl<B: Backend> Adam<B> {
     pub fn state(&self, backend: &B) -> Result<AdamState> {
         Ok(AdamState {
             t: self.t,
-            m: self
-                .m
-                .iter()
-                .map(|m| backend.download(m))
-                .collect::<Result<_>>()?,
-            v: self
-                .v
-                .iter()
-                .map(|v| backend.download(v))
-                .collect::<Result<_>>()?,
+            m: self.m.iter().map(|m| backend.download(m)).collect::<Result<_>>()?,
+            v: self.v.iter().map(|v| backend.download(v)).collect::<Result<_>>()?,
         })
     }
 
     /// Restores a state from [`Adam::state`]. First and second moments must pair up in shape,
     /// and, if this optimiser has already stepped, match its current moments.
     pub fn load_state(&mut self, backend: &B, state: AdamState) -> Result<()> {
-        expect_shape(
-            "Adam::load_state: moment count",
-            (state.m.len(), 1),
-            (state.v.len(), 1),
-        )?;
+        expect_shape("Adam::load_state: moment count", (state.m.len(), 1), (state.v.len(), 1))?;
         for (m, v) in state.m.iter().zip(&state.v) {
             expect_shape("Adam::load_state: second moment", m.shape(), v.shape())?;
         }
         if !self.m.is_empty() {
             let count = (self.m.len(), 1);
-            expect_shape(
-                "Adam::load_state: number of parameters",
-                count,
-                (state.m.len(), 1),
-            )?;
+            expect_shape("Adam::load_state: number of parameters", count, (state.m.len(), 1))?;
             for (current, m) in self.m.iter().zip(&state.m) {
-                expect_shape(
-                    "Adam::load_state: first moment",
-                    backend.shape(current),
-                    m.shape(),
-                )?;
+                expect_shape("Adam::load_state: first moment", backend.shape(current), m.shape())?;
             }
         }
         if state.t == 0 && !state.m.is_empty() {
@@ -154,16 +121,8 @@ impl<B: Backend> Adam<B> {
                 reason: "moments present but step count is 0".into(),
             });
         }
-        self.m = state
-            .m
-            .iter()
-            .map(|m| backend.upload(m))
-            .collect::<Result<_>>()?;
-        self.v = state
-            .v
-            .iter()
-            .map(|v| backend.upload(v))
-            .collect::<Result<_>>()?;
+        self.m = state.m.iter().map(|m| backend.upload(m)).collect::<Result<_>>()?;
+        self.v = state.v.iter().map(|v| backend.upload(v)).collect::<Result<_>>()?;
         self.t = state.t;
         Ok(())
     }
@@ -182,13 +141,7 @@ mod tests {
 
     #[test]
     fn matches_hand_computed_steps() {
-        let config = AdamConfig {
-            lr: 0.5,
-            beta1: 0.5,
-            beta2: 0.75,
-            eps: 0.0625,
-            weight_decay: 0.0,
-        };
+        let config = AdamConfig { lr: 0.5, beta1: 0.5, beta2: 0.75, eps: 0.0625, weight_decay: 0.0 };
         let mut adam = Adam::<Cpu>::new(config).unwrap();
         let mut p = param(&[1.0, -1.0], &[2.0, 0.0]);
         adam.step(&Cpu, &mut [&mut p]).unwrap();
@@ -202,20 +155,12 @@ mod tests {
         assert!((p.value[0] - want).abs() < 1e-6);
         let (m_hat, v_hat) = (2.0 / 0.75, 4.0f64 / 0.4375);
         let want1 = -1.0 - 0.5 * m_hat / (v_hat.sqrt() + 0.0625);
-        assert!(
-            (f64::from(p.value[1]) - want1).abs() < 1e-5,
-            "{} vs {want1}",
-            p.value[1]
-        );
+        assert!((f64::from(p.value[1]) - want1).abs() < 1e-5, "{} vs {want1}", p.value[1]);
     }
 
     #[test]
     fn weight_decay_is_added_to_the_gradient() {
-        let config = AdamConfig {
-            weight_decay: 0.5,
-            lr: 0.1,
-            ..AdamConfig::default()
-        };
+        let config = AdamConfig { weight_decay: 0.5, lr: 0.1, ..AdamConfig::default() };
         let mut adam = Adam::<Cpu>::new(config).unwrap();
         let mut p = param(&[2.0], &[-1.0]); // effective gradient −1 + 0.5·2 = 0
         adam.step(&Cpu, &mut [&mut p]).unwrap();
@@ -237,11 +182,7 @@ mod tests {
 
     #[test]
     fn state_round_trip_continues_bit_identically() {
-        let mut a = Adam::<Cpu>::new(AdamConfig {
-            lr: 0.01,
-            ..AdamConfig::default()
-        })
-        .unwrap();
+        let mut a = Adam::<Cpu>::new(AdamConfig { lr: 0.01, ..AdamConfig::default() }).unwrap();
         let mut pa = param(&[0.3, -0.7, 1.1], &[0.0; 3]);
         let grads = |k: usize| {
             let k = k as f32;
@@ -252,11 +193,7 @@ mod tests {
             a.step(&Cpu, &mut [&mut pa]).unwrap();
         }
         let state = a.state(&Cpu).unwrap();
-        let mut b = Adam::<Cpu>::new(AdamConfig {
-            lr: 0.01,
-            ..AdamConfig::default()
-        })
-        .unwrap();
+        let mut b = Adam::<Cpu>::new(AdamConfig { lr: 0.01, ..AdamConfig::default() }).unwrap();
         b.load_state(&Cpu, state.clone()).unwrap();
         assert_eq!(b.state(&Cpu).unwrap(), state);
         let mut pb = pa.clone();
@@ -274,19 +211,11 @@ mod tests {
     #[test]
     fn load_state_checks_shapes() {
         let mut adam = Adam::<Cpu>::new(AdamConfig::default()).unwrap();
-        let bad = AdamState {
-            t: 1,
-            m: vec![DMatrix::zeros(2, 1)],
-            v: vec![DMatrix::zeros(3, 1)],
-        };
+        let bad = AdamState { t: 1, m: vec![DMatrix::zeros(2, 1)], v: vec![DMatrix::zeros(3, 1)] };
         assert!(adam.load_state(&Cpu, bad).is_err());
         let mut p = param(&[1.0], &[1.0]);
         adam.step(&Cpu, &mut [&mut p]).unwrap();
-        let other = AdamState {
-            t: 1,
-            m: vec![DMatrix::zeros(2, 1)],
-            v: vec![DMatrix::zeros(2, 1)],
-        };
+        let other = AdamState { t: 1, m: vec![DMatrix::zeros(2, 1)], v: vec![DMatrix::zeros(2, 1)] };
         assert!(adam.load_state(&Cpu, other).is_err());
         assert!(adam.set_lr(f64::NAN).is_err());
     }

@@ -38,10 +38,7 @@ pub fn clip_grad_norm<B: Backend>(
     }
     let norm = sum_squares.sqrt();
     if !norm.is_finite() {
-        return Err(Error::NonFinite {
-            what: "gradient norm".into(),
-            value: norm,
-        });
+        return Err(Error::NonFinite { what: "gradient norm".into(), value: norm });
     }
     if norm > max_norm {
         let factor = max_norm / (norm + 1e-6);
@@ -62,10 +59,7 @@ mod tests {
     use nalgebra::DMatrix;
 
     fn param(grad: &[f32]) -> Param<Cpu> {
-        Param {
-            value: DMatrix::zeros(grad.len(), 1),
-            grad: DMatrix::from_column_slice(grad.len(), 1, grad),
-        }
+        Param { value: DMatrix::zeros(grad.len(), 1), grad: DMatrix::from_column_slice(grad.len(), 1, grad) }
     }
 
     #[test]
@@ -92,14 +86,8 @@ mod tests {
         let mut a = param(&[f32::NAN]);
         assert!(matches!(
             clip_grad_norm(&Cpu, &mut [], &mut [1.0], 0.0),
-            Err(Error::InvalidConfig {
-                field: "max_norm",
-                ..
-            })
+            Err(Error::InvalidConfig { field: "max_norm", .. })
         ));
-        assert!(matches!(
-            clip_grad_norm(&Cpu, &mut [&mut a], &mut [], 1.0),
-            Err(Error::NonFinite { .. })
-        ));
+        assert!(matches!(clip_grad_norm(&Cpu, &mut [&mut a], &mut [], 1.0), Err(Error::NonFinite { .. })));
     }
 }

@@ -23,13 +23,7 @@ pub struct AdamConfig {
 impl Default for AdamConfig {
     /// `lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0`.
     fn default() -> Self {
-        AdamConfig {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        }
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
     }
 }
 
@@ -50,18 +44,10 @@ impl AdamConfig {
             }
         }
         if !(self.eps > 0.0 && self.eps.is_finite()) {
-            return Err(Error::config(
-                "eps",
-                self.eps,
-                "must be positive and finite",
-            ));
+            return Err(Error::config("eps", self.eps, "must be positive and finite"));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(Error::config(
-                "weight_decay",
-                self.weight_decay,
-                "must be non-negative and finite",
-            ));
+            return Err(Error::config("weight_decay", self.weight_decay, "must be non-negative and finite"));
         }
         Ok(())
     }
@@ -69,11 +55,7 @@ impl AdamConfig {
 
 /// Checks a learning rate: positive and finite.
 pub(super) fn check_lr(lr: f64) -> Result<()> {
-    if lr > 0.0 && lr.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::config("lr", lr, "must be positive and finite"))
-    }
+    if lr > 0.0 && lr.is_finite() { Ok(()) } else { Err(Error::config("lr", lr, "must be positive and finite")) }
 }
 
 /// The scalars of Adam step `t` (1-based), in f32 for the backends. Per element, with gradient
@@ -121,11 +103,7 @@ impl AdamStep {
     /// The per-element update documented on [`AdamStep`] (the reference every backend follows).
     #[inline]
     pub fn update(&self, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
-        let g = if self.weight_decay != 0.0 {
-            g + self.weight_decay * *p
-        } else {
-            g
-        };
+        let g = if self.weight_decay != 0.0 { g + self.weight_decay * *p } else { g };
         *m = self.beta1 * *m + (1.0 - self.beta1) * g;
         *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
         let denom = v.sqrt() / self.bias_correction2_sqrt + self.eps;
@@ -142,23 +120,11 @@ mod tests {
         let d = AdamConfig::default();
         let cases = [
             ("lr", AdamConfig { lr: 0.0, ..d }),
-            (
-                "lr",
-                AdamConfig {
-                    lr: f64::INFINITY,
-                    ..d
-                },
-            ),
+            ("lr", AdamConfig { lr: f64::INFINITY, ..d }),
             ("beta1", AdamConfig { beta1: -0.1, ..d }),
             ("beta2", AdamConfig { beta2: 1.0, ..d }),
             ("eps", AdamConfig { eps: 0.0, ..d }),
-            (
-                "weight_decay",
-                AdamConfig {
-                    weight_decay: f64::NAN,
-                    ..d
-                },
-            ),
+            ("weight_decay", AdamConfig { weight_decay: f64::NAN, ..d }),
         ];
         for (name, config) in cases {
             match config.validate() {
@@ -171,12 +137,6 @@ mod tests {
     #[test]
     fn serde_fills_defaults() {
         let c: AdamConfig = serde_json::from_str(r#"{"lr": 0.1}"#).unwrap();
-        assert_eq!(
-            c,
-            AdamConfig {
-                lr: 0.1,
-                ..AdamConfig::default()
-            }
-        );
+        assert_eq!(c, AdamConfig { lr: 0.1, ..AdamConfig::default() });
     }
 }

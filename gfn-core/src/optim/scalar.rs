@@ -28,12 +28,7 @@ impl ScalarAdam {
     /// A fresh optimiser; an invalid `config` is [`Error::InvalidConfig`](crate::Error).
     pub fn new(config: AdamConfig) -> Result<Self> {
         config.validate()?;
-        Ok(ScalarAdam {
-            config,
-            t: 0,
-            m: 0.0,
-            v: 0.0,
-        })
+        Ok(ScalarAdam { config, t: 0, m: 0.0, v: 0.0 })
     }
 
     /// One Adam step on `value` with gradient `grad` (the [`AdamStep`](super::AdamStep) formula
@@ -42,17 +37,12 @@ impl ScalarAdam {
         let c = &self.config;
         self.t += 1;
         let t = i32::try_from(self.t).unwrap_or(i32::MAX);
-        let g = if c.weight_decay != 0.0 {
-            grad + c.weight_decay * *value
-        } else {
-            grad
-        };
+        let g = if c.weight_decay != 0.0 { grad + c.weight_decay * *value } else { grad };
         self.m = c.beta1 * self.m + (1.0 - c.beta1) * g;
         self.v = c.beta2 * self.v + (1.0 - c.beta2) * g * g;
         let bias_correction1 = 1.0 - c.beta1.powi(t);
         let bias_correction2_sqrt = (1.0 - c.beta2.powi(t)).sqrt();
-        *value -=
-            (c.lr / bias_correction1) * self.m / (self.v.sqrt() / bias_correction2_sqrt + c.eps);
+        *value -= (c.lr / bias_correction1) * self.m / (self.v.sqrt() / bias_correction2_sqrt + c.eps);
     }
 
     /// Changes the learning rate (positive and finite, else [`Error::InvalidConfig`](crate::Error)).
@@ -79,13 +69,7 @@ mod tests {
 
     #[test]
     fn matches_hand_computed_steps() {
-        let config = AdamConfig {
-            lr: 0.5,
-            beta1: 0.5,
-            beta2: 0.75,
-            eps: 0.0625,
-            weight_decay: 0.0,
-        };
+        let config = AdamConfig { lr: 0.5, beta1: 0.5, beta2: 0.75, eps: 0.0625, weight_decay: 0.0 };
         let mut opt = ScalarAdam::new(config).unwrap();
         let mut x = 1.0;
         // t=1, g=2: m=1, v=1, m̂=2, v̂=4, x -= 0.5·2/(2+0.0625)

@@ -115,7 +115,7 @@ pub fn add_log_prob_grad(log_probs: &[f64], action: usize, coef: f64, d_logits: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{stream, Purpose};
+    use crate::rng::{Purpose, stream};
 
     #[test]
     fn log_softmax_masks_and_normalises() {

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::forward::Draw;
-use super::{Record, Running, dead_end, feature_matrix, too_long, MAX_TRAJECTORY_LENGTH};
+use super::{MAX_TRAJECTORY_LENGTH, Record, Running, dead_end, feature_matrix, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};

@@ -2,12 +2,12 @@
 
 use rayon::prelude::*;
 
-use super::{Running, dead_end, feature_matrix, too_long, MAX_TRAJECTORY_LENGTH};
+use super::{MAX_TRAJECTORY_LENGTH, Running, dead_end, feature_matrix, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};
 use crate::policy::{Exploration, Policy};
-use crate::rng::{stream, Purpose, Rng};
+use crate::rng::{Purpose, Rng, stream};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
 
@@ -120,4 +120,3 @@ pub fn sample_forward<E: Environment, B: Backend>(
     }
     Ok(out)
 }
-

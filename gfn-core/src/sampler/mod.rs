@@ -14,8 +14,8 @@ pub use forward::{Draw, sample_forward};
 
 use nalgebra::DMatrix;
 
+use crate::Error;
 use crate::env::Environment;
-use crate::{Error, Result};
 
 /// The longest trajectory the samplers follow before declaring the environment inconsistent.
 pub const MAX_TRAJECTORY_LENGTH: usize = 1 << 16;
@@ -81,7 +81,10 @@ impl<S: Clone> Running<S> {
 }
 
 /// Copies the features of the given running trajectories into a `feature_dim × n` matrix.
-fn feature_matrix<'a, S: 'a>(feature_dim: usize, running: impl ExactSizeIterator<Item = &'a Running<S>>) -> DMatrix<f32> {
+fn feature_matrix<'a, S: 'a>(
+    feature_dim: usize,
+    running: impl ExactSizeIterator<Item = &'a Running<S>>,
+) -> DMatrix<f32> {
     let n = running.len();
     let mut data = Vec::with_capacity(feature_dim * n);
     for r in running {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use nalgebra::DMatrix;
-use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
+use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
@@ -107,7 +107,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let views = bytes
             .iter()
             .map(|(n, b, s)| {
-                TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| checkpoint_error(path, e.to_string()))
+                TensorView::new(Dtype::F32, s.clone(), b)
+                    .map(|v| (n.clone(), v))
+                    .map_err(|e| checkpoint_error(path, e.to_string()))
             })
             .collect::<Result<Vec<_>>>()?;
         let metadata: HashMap<String, String> = [
@@ -116,7 +118,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             ("env_signature".to_string(), self.env.signature()),
         ]
         .into();
-        let tensors = safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(path, e.to_string()))?;
+        let tensors =
+            safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(path, e.to_string()))?;
         let sidecar = Sidecar {
             format: CHECKPOINT_FORMAT.into(),
             iteration: self.scalars.iteration,

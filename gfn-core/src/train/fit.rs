@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::metrics::MetricsWriter;
 use super::trainer::Trainer;
+use crate::Result;
 use crate::backend::Backend;
 use crate::env::Environment;
 use crate::eval::{EvalReport, Evaluate};
-use crate::Result;
 
 /// Where a run writes its outputs.
 #[derive(Debug, Clone, Default)]
@@ -84,10 +84,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             let it = self.iteration();
             let every = self.config.eval.every;
             let eval = match evaluator {
-                Some(e) if (every > 0 && it % every == 0) || it == target => Some(e.evaluate(&self.env, &self.policy, it)?),
+                Some(e) if (every > 0 && it.is_multiple_of(every)) || it == target => {
+                    Some(e.evaluate(&self.env, &self.policy, it)?)
+                }
                 _ => None,
             };
-            if it % self.config.log_every == 0 || eval.is_some() || it == target {
+            if it.is_multiple_of(self.config.log_every) || eval.is_some() || it == target {
                 let mean_loss = self.scalars.loss_sum / self.scalars.loss_count.max(1) as f64;
                 last_loss = mean_loss;
                 self.scalars.loss_sum = 0.0;
@@ -112,10 +114,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             if eval.is_some() {
                 last_eval = eval;
             }
-            if let Some(path) = &options.checkpoint {
-                if options.checkpoint_every > 0 && it % options.checkpoint_every == 0 && it != target {
-                    self.save_checkpoint(path, &options.env_record)?;
-                }
+            if let Some(path) = &options.checkpoint
+                && options.checkpoint_every > 0
+                && it.is_multiple_of(options.checkpoint_every)
+                && it != target
+            {
+                self.save_checkpoint(path, &options.env_record)?;
             }
             if let Some(bar) = &bar {
                 bar.set_position(it);
@@ -127,10 +131,10 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         if let Some(path) = &options.checkpoint {
             self.save_checkpoint(path, &options.env_record)?;
         }
-        if last_eval.is_none() {
-            if let Some(e) = evaluator {
-                last_eval = Some(e.evaluate(&self.env, &self.policy, self.iteration())?);
-            }
+        if last_eval.is_none()
+            && let Some(e) = evaluator
+        {
+            last_eval = Some(e.evaluate(&self.env, &self.policy, self.iteration())?);
         }
         let elapsed = started.elapsed().as_secs_f64();
         let done = (self.iteration() - start_iteration).max(1) as f64;

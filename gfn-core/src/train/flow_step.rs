@@ -2,13 +2,13 @@
 
 use nalgebra::DMatrix;
 
+use crate::Result;
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::objective::{FlowGrads, FlowMatching, FlowTerms};
 use crate::policy::{Policy, PolicyCache};
 use crate::terms::feature_matrix;
 use crate::trajectory::Trajectories;
-use crate::Result;
 
 /// Where an edge log-flow lives: (column of a policy output, action row).
 type Slot = (usize, usize);

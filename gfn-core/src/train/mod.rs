@@ -8,10 +8,8 @@ mod flow_step;
 mod metrics;
 mod trainer;
 
-pub use checkpoint::{read_sidecar, sidecar_path, Sidecar, CHECKPOINT_FORMAT};
-pub use config::{
-    EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig,
-};
+pub use checkpoint::{CHECKPOINT_FORMAT, Sidecar, read_sidecar, sidecar_path};
+pub use config::{EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig};
 pub use fit::{RunOptions, RunSummary};
 pub use metrics::MetricsWriter;
 pub use trainer::{StepStats, Trainer};

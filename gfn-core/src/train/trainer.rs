@@ -9,15 +9,15 @@ use super::flow_step::flow_matching_step;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::objective::{
-    ContrastiveBalance, DetailedBalance, FlowMatching, ModifiedDetailedBalance, Objective, Pairing,
-    Requirements, SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
+    ContrastiveBalance, DetailedBalance, FlowMatching, ModifiedDetailedBalance, Objective, Pairing, Requirements,
+    SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
 };
-use crate::optim::{clip_grad_norm, Adam, ScalarAdam};
+use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache};
 use crate::replay::{ReplayBuffer, ReplayEntry};
-use crate::rng::{stream, Purpose};
-use crate::sampler::{sample_backward, sample_forward, Draw};
-use crate::terms::{feature_matrix, StepTerms};
+use crate::rng::{Purpose, stream};
+use crate::sampler::{Draw, sample_backward, sample_forward};
+use crate::terms::{StepTerms, feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
 
@@ -131,9 +131,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             requirements.log_flow,
             &mut rng,
         )?;
-        let adam = Adam::new(config.optim.adam.clone())?;
-        let log_z_adam =
-            ScalarAdam::new(crate::optim::AdamConfig { lr: config.optim.lr_log_z, ..config.optim.adam.clone() })?;
+        let adam = Adam::new(config.optim.adam)?;
+        let log_z_adam = ScalarAdam::new(crate::optim::AdamConfig { lr: config.optim.lr_log_z, ..config.optim.adam })?;
         let scalars = ScalarState {
             iteration: 0,
             log_z: config.policy.log_z_init,
@@ -248,8 +247,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             let paths: Vec<Vec<usize>> =
                 self.scalars.replay.draw(draws, &mut rng).into_iter().map(|e| e.path.clone()).collect();
             let terminals = paths.iter().map(|p| self.replay_path(p)).collect::<Result<Vec<_>>>()?;
-            let replayed =
-                sample_backward(&self.env, &self.policy, &terminals, Draw { seed, purpose: Purpose::Backward, round: it })?;
+            let replayed = sample_backward(
+                &self.env,
+                &self.policy,
+                &terminals,
+                Draw { seed, purpose: Purpose::Backward, round: it },
+            )?;
             traj.append(replayed);
         }
         self.record_modes(&fresh);
@@ -259,7 +262,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let (loss, log_w_mean) = match &self.loss {
             Loss::Balance(_) => self.balance_step(&traj)?,
             Loss::Flow(fm) => {
-                let fm = fm.clone();
+                let fm = *fm;
                 flow_matching_step(&self.env, &mut self.policy, &fm, &traj, &mut self.cache, &mut self.parent_cache)?
             }
         };
@@ -269,7 +272,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let mut scalar_grads = [self.grads.log_z];
         let backend = self.backend.clone();
         let mut params: Vec<_> = self.policy.params_mut().into_iter().map(|(_, p)| p).collect();
-        let grad_norm = clip_grad_norm(&backend, &mut params, &mut scalar_grads, self.config.optim.clip_grad_norm.unwrap_or(f64::INFINITY))?;
+        let grad_norm = clip_grad_norm(
+            &backend,
+            &mut params,
+            &mut scalar_grads,
+            self.config.optim.clip_grad_norm.unwrap_or(f64::INFINITY),
+        )?;
         if !grad_norm.is_finite() {
             return Err(Error::NonFinite { what: format!("gradient norm at iteration {it}"), value: grad_norm });
         }
@@ -282,13 +290,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.scalars.last_log_w_mean = log_w_mean;
         self.scalars.loss_sum += loss;
         self.scalars.loss_count += 1;
-        Ok(StepStats {
-            loss,
-            grad_norm,
-            trajectories: traj.len(),
-            transitions: traj.step_count(),
-            log_w_mean,
-        })
+        Ok(StepStats { loss, grad_norm, trajectories: traj.len(), transitions: traj.step_count(), log_w_mean })
     }
 
     fn record_modes(&mut self, fresh: &[ReplayEntry]) {
@@ -314,14 +316,14 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         };
         let output = self.policy.forward(&feature_matrix(traj), &mut self.cache)?;
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
-        if self.requirements.log_reward_state {
-            if let Some(t) = terms.log_reward_state.iter().position(|r| *r == f64::NEG_INFINITY) {
-                return Err(Error::config(
-                    "objective",
-                    objective.name(),
-                    format!("needs every state to be terminating, but state {:?} cannot exit", traj.states[t]),
-                ));
-            }
+        if self.requirements.log_reward_state
+            && let Some(t) = terms.log_reward_state.iter().position(|r| *r == f64::NEG_INFINITY)
+        {
+            return Err(Error::config(
+                "objective",
+                objective.name(),
+                format!("needs every state to be terminating, but state {:?} cannot exit", traj.states[t]),
+            ));
         }
         let log_z = self.requirements.log_z.then_some(self.scalars.log_z);
         let loss = objective.evaluate(&terms.view(traj, log_z), &mut self.grads)?;
@@ -330,8 +332,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let (d_trunk, d_back) = terms.logit_grads(traj, &self.grads, layout, separate, self.env.exit_action());
         self.policy.backward(&self.cache, &d_trunk, d_back.as_ref())?;
         let ratios = terms.log_ratio(traj);
-        let log_w_mean =
-            traj.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).sum::<f64>() / traj.len() as f64;
+        let log_w_mean = traj.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).sum::<f64>() / traj.len() as f64;
         Ok((loss, log_w_mean))
     }
 }

@@ -3,9 +3,8 @@
 use super::{Batch, Flows, LENGTHS};
 use crate::Error;
 use crate::objective::{
-    ContrastiveBalance, DetailedBalance, FlowGrads, FlowMatching, ModifiedDetailedBalance,
-    Objective, Pairing, Residual, SubTrajectoryBalance, TermGrads, TrajectoryBalance,
-    TrajectoryTerms, VarGrad,
+    ContrastiveBalance, DetailedBalance, FlowGrads, FlowMatching, ModifiedDetailedBalance, Objective, Pairing,
+    Residual, SubTrajectoryBalance, TermGrads, TrajectoryBalance, TrajectoryTerms, VarGrad,
 };
 
 fn run(objective: &dyn Objective, terms: &TrajectoryTerms<'_>) -> crate::Result<f64> {
@@ -16,10 +15,7 @@ fn all_objectives() -> Vec<Box<dyn Objective>> {
     vec![
         Box::new(TrajectoryBalance::default()),
         Box::new(VarGrad::default()),
-        Box::new(ContrastiveBalance::new(
-            Pairing::AllPairs,
-            Residual::Squared,
-        )),
+        Box::new(ContrastiveBalance::new(Pairing::AllPairs, Residual::Squared)),
         Box::new(DetailedBalance::default()),
         Box::new(ModifiedDetailedBalance::default()),
         Box::new(SubTrajectoryBalance::default()),
@@ -31,17 +27,9 @@ fn objective_cb_halves_rejects_odd_batch() {
     let batch = Batch::random(200, &[2, 3, 1]);
     let cb = ContrastiveBalance::default();
     assert!(cb.requirements().even_batch);
-    assert!(
-        !ContrastiveBalance::new(Pairing::AllPairs, Residual::Squared)
-            .requirements()
-            .even_batch
-    );
+    assert!(!ContrastiveBalance::new(Pairing::AllPairs, Residual::Squared).requirements().even_batch);
     match run(&cb, &batch.terms()) {
-        Err(Error::InvalidConfig {
-            field: "batch_size",
-            value,
-            ..
-        }) => assert_eq!(value, "3"),
+        Err(Error::InvalidConfig { field: "batch_size", value, .. }) => assert_eq!(value, "3"),
         other => panic!("expected an odd-batch error, got {other:?}"),
     }
 }
@@ -53,37 +41,15 @@ fn objective_rejects_bad_shapes() {
         let name = objective.name();
         let mut terms = batch.terms();
         terms.log_pb = &batch.log_pb[1..];
-        assert!(
-            matches!(run(&*objective, &terms), Err(Error::ShapeMismatch { .. })),
-            "{name}"
-        );
+        assert!(matches!(run(&*objective, &terms), Err(Error::ShapeMismatch { .. })), "{name}");
         let mut terms = batch.terms();
         terms.log_reward = &batch.log_reward[1..];
-        assert!(
-            matches!(run(&*objective, &terms), Err(Error::ShapeMismatch { .. })),
-            "{name}"
-        );
-        for offsets in [
-            &[][..],
-            &[0],
-            &[0, 3, 3, 17],
-            &[0, 5, 3, 17],
-            &[0, 3, 18],
-            &[1, 17],
-        ] {
+        assert!(matches!(run(&*objective, &terms), Err(Error::ShapeMismatch { .. })), "{name}");
+        for offsets in [&[][..], &[0], &[0, 3, 3, 17], &[0, 5, 3, 17], &[0, 3, 18], &[1, 17]] {
             let mut terms = batch.terms();
             terms.offsets = offsets;
             let result = run(&*objective, &terms);
-            assert!(
-                matches!(
-                    result,
-                    Err(Error::InvalidConfig {
-                        field: "offsets",
-                        ..
-                    })
-                ),
-                "{name}"
-            );
+            assert!(matches!(result, Err(Error::InvalidConfig { field: "offsets", .. })), "{name}");
         }
     }
     let mut terms = batch.terms();
@@ -92,29 +58,14 @@ fn objective_rejects_bad_shapes() {
     assert!(matches!(result, Err(Error::ShapeMismatch { .. })));
     terms.log_flow = None;
     let result = run(&SubTrajectoryBalance::default(), &terms);
-    assert!(matches!(
-        result,
-        Err(Error::InvalidConfig {
-            field: "log_flow",
-            ..
-        })
-    ));
+    assert!(matches!(result, Err(Error::InvalidConfig { field: "log_flow", .. })));
     let mut terms = batch.terms();
     terms.log_z = None;
     let result = run(&TrajectoryBalance::default(), &terms);
-    assert!(matches!(
-        result,
-        Err(Error::InvalidConfig { field: "log_z", .. })
-    ));
+    assert!(matches!(result, Err(Error::InvalidConfig { field: "log_z", .. })));
     terms.log_pf_exit = None;
     let result = run(&ModifiedDetailedBalance::default(), &terms);
-    assert!(matches!(
-        result,
-        Err(Error::InvalidConfig {
-            field: "log_pf_exit",
-            ..
-        })
-    ));
+    assert!(matches!(result, Err(Error::InvalidConfig { field: "log_pf_exit", .. })));
 }
 
 #[test]
@@ -133,21 +84,11 @@ fn objective_rejects_non_finite_inputs() {
     }
     type Case<'a> = (&'a str, &'a dyn Objective, fn(&mut Batch));
     let cases: [Case<'_>; 5] = [
-        ("log_z", &TrajectoryBalance::default(), |b| {
-            b.log_z = f64::INFINITY
-        }),
-        ("log_reward[2]", &VarGrad::default(), |b| {
-            b.log_reward[2] = f64::INFINITY
-        }),
-        ("log_pb[1]", &SubTrajectoryBalance::default(), |b| {
-            b.log_pb[1] = f64::NEG_INFINITY
-        }),
-        ("log_flow[2]", &DetailedBalance::default(), |b| {
-            b.log_flow[2] = f64::NAN
-        }),
-        ("log_pf_exit[2]", &ModifiedDetailedBalance::default(), |b| {
-            b.log_pf_exit[2] = f64::NEG_INFINITY
-        }),
+        ("log_z", &TrajectoryBalance::default(), |b| b.log_z = f64::INFINITY),
+        ("log_reward[2]", &VarGrad::default(), |b| b.log_reward[2] = f64::INFINITY),
+        ("log_pb[1]", &SubTrajectoryBalance::default(), |b| b.log_pb[1] = f64::NEG_INFINITY),
+        ("log_flow[2]", &DetailedBalance::default(), |b| b.log_flow[2] = f64::NAN),
+        ("log_pf_exit[2]", &ModifiedDetailedBalance::default(), |b| b.log_pf_exit[2] = f64::NEG_INFINITY),
     ];
     for (term, objective, corrupt) in cases {
         let mut bad = batch.clone();
@@ -174,17 +115,8 @@ fn objective_ignores_unread_terms() {
     let only_exits = Batch::random(204, &[1, 1, 1]);
     let mut grads = TermGrads::default();
     let moddb = ModifiedDetailedBalance::default();
-    assert_eq!(
-        moddb.evaluate(&only_exits.terms(), &mut grads).unwrap(),
-        0.0
-    );
-    assert!(
-        grads
-            .log_pf
-            .iter()
-            .chain(&grads.log_pf_exit)
-            .all(|&c| c == 0.0)
-    );
+    assert_eq!(moddb.evaluate(&only_exits.terms(), &mut grads).unwrap(), 0.0);
+    assert!(grads.log_pf.iter().chain(&grads.log_pf_exit).all(|&c| c == 0.0));
 }
 
 #[test]
@@ -192,33 +124,15 @@ fn objective_rejects_bad_parameters() {
     for lambda in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert!(matches!(
             SubTrajectoryBalance::new(lambda, Residual::Squared),
-            Err(Error::InvalidConfig {
-                field: "lambda",
-                ..
-            })
+            Err(Error::InvalidConfig { field: "lambda", .. })
         ));
-        let subtb = SubTrajectoryBalance {
-            lambda,
-            residual: Residual::Squared,
-        };
+        let subtb = SubTrajectoryBalance { lambda, residual: Residual::Squared };
         let result = run(&subtb, &Batch::random(205, &LENGTHS).terms());
-        assert!(matches!(
-            result,
-            Err(Error::InvalidConfig {
-                field: "lambda",
-                ..
-            })
-        ));
+        assert!(matches!(result, Err(Error::InvalidConfig { field: "lambda", .. })));
     }
     let huber = TrajectoryBalance::new(Residual::Huber { delta: -1.0 });
     let result = run(&huber, &Batch::random(206, &LENGTHS).terms());
-    assert!(matches!(
-        result,
-        Err(Error::InvalidConfig {
-            field: "residual.huber.delta",
-            ..
-        })
-    ));
+    assert!(matches!(result, Err(Error::InvalidConfig { field: "residual.huber.delta", .. })));
 }
 
 #[test]
@@ -230,10 +144,7 @@ fn objective_flow_matching_rejects_bad_input() {
 
     let mut no_out = flows.clone();
     no_out.out_offsets[2] = no_out.out_offsets[1];
-    assert!(matches!(
-        check(&no_out),
-        Err(Error::InconsistentEnvironment(_))
-    ));
+    assert!(matches!(check(&no_out), Err(Error::InconsistentEnvironment(_))));
 
     let mut bad = flows.clone();
     bad.in_log_flow[1] = f64::NAN;
@@ -249,29 +160,11 @@ fn objective_flow_matching_rejects_bad_input() {
     assert!(matches!(check(&bad), Err(Error::ShapeMismatch { .. })));
     let mut bad = flows.clone();
     bad.in_offsets.clear();
-    assert!(matches!(
-        check(&bad),
-        Err(Error::InvalidConfig {
-            field: "in_offsets",
-            ..
-        })
-    ));
+    assert!(matches!(check(&bad), Err(Error::InvalidConfig { field: "in_offsets", .. })));
     let empty = Flows::random(208, 0);
-    assert!(matches!(
-        check(&empty),
-        Err(Error::InvalidConfig {
-            field: "flow_terms",
-            ..
-        })
-    ));
+    assert!(matches!(check(&empty), Err(Error::InvalidConfig { field: "flow_terms", .. })));
     let mut bad = flows;
     bad.in_offsets.push(bad.in_log_flow.len() + 1);
     bad.out_offsets.push(bad.out_log_flow.len() + 1);
-    assert!(matches!(
-        check(&bad),
-        Err(Error::InvalidConfig {
-            field: "in_offsets",
-            ..
-        })
-    ));
+    assert!(matches!(check(&bad), Err(Error::InvalidConfig { field: "in_offsets", .. })));
 }

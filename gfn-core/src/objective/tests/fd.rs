@@ -2,8 +2,8 @@
 
 use super::{Batch, FIELDS, Field, Flows, LENGTHS, assert_close, coefficient, evaluate};
 use crate::objective::{
-    ContrastiveBalance, DetailedBalance, FlowGrads, FlowMatching, ModifiedDetailedBalance,
-    Objective, Pairing, Residual, SubTrajectoryBalance, TrajectoryBalance, VarGrad,
+    ContrastiveBalance, DetailedBalance, FlowGrads, FlowMatching, ModifiedDetailedBalance, Objective, Pairing,
+    Residual, SubTrajectoryBalance, TrajectoryBalance, VarGrad,
 };
 
 const H: f64 = 1e-5;
@@ -15,11 +15,7 @@ const DELTA: f64 = 1.5;
 fn check(objective: &dyn Objective, batch: &Batch) {
     let (_, grads) = evaluate(objective, batch);
     for field in FIELDS {
-        let n = if field == Field::LogZ {
-            1
-        } else {
-            batch.log_pf.len()
-        };
+        let n = if field == Field::LogZ { 1 } else { batch.log_pf.len() };
         for t in 0..n {
             let mut plus = batch.clone();
             plus.field_mut(field)[t] += H;
@@ -36,15 +32,10 @@ fn check(objective: &dyn Objective, batch: &Batch) {
 /// the `ρ'` values): some residual is in the linear branch iff `c(Huber δ) ≠ c(Squared)`, and some
 /// is in the quadratic branch iff `c(Huber 2δ) ≠ 2 c(Huber δ)` (linear-branch slopes scale with δ).
 fn assert_both_branches(coeffs: impl Fn(Residual) -> Vec<f64>) {
-    let differs = |a: &[f64], b: &[f64], scale: f64| {
-        a.iter().zip(b).any(|(x, y)| (x - scale * y).abs() > 1e-9)
-    };
+    let differs = |a: &[f64], b: &[f64], scale: f64| a.iter().zip(b).any(|(x, y)| (x - scale * y).abs() > 1e-9);
     let huber = coeffs(Residual::Huber { delta: DELTA });
     let wider = coeffs(Residual::Huber { delta: 2.0 * DELTA });
-    assert!(
-        differs(&huber, &coeffs(Residual::Squared), 1.0),
-        "no residual beyond δ"
-    );
+    assert!(differs(&huber, &coeffs(Residual::Squared), 1.0), "no residual beyond δ");
     assert!(differs(&wider, &huber, 2.0), "no residual within δ");
 }
 
@@ -87,9 +78,7 @@ fn objective_fd_modified_detailed_balance() {
 #[test]
 fn objective_fd_subtrajectory_balance() {
     for lambda in [0.3, 0.9, 1.0, 2.5] {
-        check_both(51, |residual| {
-            SubTrajectoryBalance::new(lambda, residual).unwrap()
-        });
+        check_both(51, |residual| SubTrajectoryBalance::new(lambda, residual).unwrap());
     }
 }
 
@@ -98,9 +87,7 @@ fn objective_fd_flow_matching() {
     let flows = Flows::random(60, 7);
     let grads = |residual| {
         let mut grads = FlowGrads::default();
-        FlowMatching::new(residual)
-            .evaluate(&flows.terms(), &mut grads)
-            .unwrap();
+        FlowMatching::new(residual).evaluate(&flows.terms(), &mut grads).unwrap();
         grads
     };
     assert_both_branches(|residual| {
@@ -121,12 +108,7 @@ fn objective_fd_flow_matching() {
                     *value = fm.evaluate(&shifted.terms(), &mut scratch).unwrap();
                 }
                 let fd = (values[0] - values[1]) / (2.0 * H);
-                assert_close(
-                    coeff,
-                    fd,
-                    TOL,
-                    &format!("fm {residual:?} group {group} edge {e}"),
-                );
+                assert_close(coeff, fd, TOL, &format!("fm {residual:?} group {group} edge {e}"));
             }
         }
     }

@@ -2,8 +2,7 @@
 
 use super::{Batch, LENGTHS, assert_close, assert_grads_close, evaluate};
 use crate::objective::{
-    ContrastiveBalance, DetailedBalance, Pairing, Residual, SubTrajectoryBalance,
-    TrajectoryBalance, VarGrad,
+    ContrastiveBalance, DetailedBalance, Pairing, Residual, SubTrajectoryBalance, TrajectoryBalance, VarGrad,
 };
 
 /// VarGrad's coefficient on every `log P_F` step of trajectory `i` is `2(B−1)/B` times the RLOO

@@ -22,13 +22,7 @@ enum Field {
     LogZ,
 }
 
-const FIELDS: [Field; 5] = [
-    Field::Pf,
-    Field::Pb,
-    Field::Flow,
-    Field::PfExit,
-    Field::LogZ,
-];
+const FIELDS: [Field; 5] = [Field::Pf, Field::Pb, Field::Flow, Field::PfExit, Field::LogZ];
 
 /// An owned batch of trajectory terms with every optional term present.
 #[derive(Debug, Clone)]
@@ -52,9 +46,7 @@ impl Batch {
             offsets.push(offsets.last().unwrap() + len);
         }
         let steps = *offsets.last().unwrap();
-        let mut draw = |n: usize, lo: f64, hi: f64| -> Vec<f64> {
-            (0..n).map(|_| rng.random_range(lo..hi)).collect()
-        };
+        let mut draw = |n: usize, lo: f64, hi: f64| -> Vec<f64> { (0..n).map(|_| rng.random_range(lo..hi)).collect() };
         let mut batch = Batch {
             log_pf: draw(steps, -3.0, -0.05),
             log_pb: draw(steps, -2.0, 0.0),
@@ -136,12 +128,7 @@ fn assert_grads_close(a: &TermGrads, b: &TermGrads, scale: f64, tol: f64) {
         let n = if field == Field::LogZ { 1 } else { steps };
         for t in 0..n {
             let what = format!("{field:?}[{t}]");
-            assert_close(
-                coefficient(a, field, t),
-                scale * coefficient(b, field, t),
-                tol,
-                &what,
-            );
+            assert_close(coefficient(a, field, t), scale * coefficient(b, field, t), tol, &what);
         }
     }
 }
@@ -170,8 +157,7 @@ impl Flows {
                 sinks += 1;
             }
         }
-        let mut draw =
-            |n: usize| -> Vec<f64> { (0..n).map(|_| rng.random_range(-2.0..2.0)).collect() };
+        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| rng.random_range(-2.0..2.0)).collect() };
         Flows {
             in_log_flow: draw(in_offsets[states]),
             out_log_flow: draw(out_offsets[states]),
