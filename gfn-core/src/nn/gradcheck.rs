@@ -240,3 +240,13 @@ fn misuse_returns_errors() {
         }
     ));
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn has_autotraits<T: Send + Sync + Unpin>() {}
+    has_autotraits::<Mlp>();
+    has_autotraits::<MlpCache>();
+    has_autotraits::<crate::optim::Adam>();
+    has_autotraits::<crate::optim::ScalarAdam>();
+    has_autotraits::<Cpu>();
+}
