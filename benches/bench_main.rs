@@ -1,2 +1,5 @@
-//! Criterion benchmarks.
-fn main() {}
+//! Criterion benchmarks of the workspace (`cargo bench --bench bench_main`).
+
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::mlp::benches);

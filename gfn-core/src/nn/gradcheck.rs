@@ -167,3 +167,13 @@ fn misuse_returns_errors() {
     let err = Mlp::<Cpu>::new(&Cpu, &bad, &mut ChaCha8Rng::seed_from_u64(0)).unwrap_err();
     assert!(matches!(err, Error::InvalidConfig { field: "hidden", .. }));
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn has_autotraits<T: Send + Sync + Unpin>() {}
+    has_autotraits::<Mlp>();
+    has_autotraits::<MlpCache>();
+    has_autotraits::<crate::optim::Adam>();
+    has_autotraits::<crate::optim::ScalarAdam>();
+    has_autotraits::<Cpu>();
+}

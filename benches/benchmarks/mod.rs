@@ -1,0 +1,3 @@
+//! Benchmark groups, one module per subsystem.
+
+pub(crate) mod mlp;
