@@ -68,10 +68,7 @@ fn mlp(c: &mut Criterion) {
         let mut group = c.benchmark_group("mlp_32_256_256_5_forward");
         group.throughput(Throughput::Elements(forward_flops(batch)));
         group.bench_function(format!("batch_{batch}"), |bench| {
-            bench.iter(|| {
-                net.forward(&Cpu, black_box(&x), &mut cache)
-                    .expect("forward")
-            });
+            bench.iter(|| net.forward(&Cpu, black_box(&x), &mut cache).expect("forward"));
         });
         group.finish();
 
@@ -80,10 +77,8 @@ fn mlp(c: &mut Criterion) {
         group.bench_function(format!("batch_{batch}"), |bench| {
             bench.iter(|| {
                 net.zero_grad(&Cpu).expect("zero_grad");
-                net.forward(&Cpu, black_box(&x), &mut cache)
-                    .expect("forward");
-                net.backward(&Cpu, &cache, black_box(&d_output))
-                    .expect("backward");
+                net.forward(&Cpu, black_box(&x), &mut cache).expect("forward");
+                net.backward(&Cpu, &cache, black_box(&d_output)).expect("backward");
             });
         });
         group.finish();
