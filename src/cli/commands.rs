@@ -170,8 +170,9 @@ fn train(args: TrainArgs) -> CliResult<()> {
         }
     };
     let job = TrainJob { args: &args, config, record: record.clone() };
+    let seed = job.config.seed;
     let (summary, objective) = record.with_env(job)?;
-    report(&record, &summary, &objective, &args)
+    report(&record, &summary, &objective, seed, &args)
 }
 
 /// Builds the evaluator `mode` asks for.
@@ -226,7 +227,7 @@ impl EnvJob for TrainJob<'_> {
     }
 }
 
-fn report(record: &EnvRecord, s: &RunSummary, objective: &str, args: &TrainArgs) -> CliResult<()> {
+fn report(record: &EnvRecord, s: &RunSummary, objective: &str, seed: u64, args: &TrainArgs) -> CliResult<()> {
     let e = s.eval.clone().unwrap_or_default();
     let l1_text = e.l1.map_or("n/a".to_string(), |l| format!("{l:.4}{}", if e.exact { "" } else { " (Monte-Carlo)" }));
     eprintln!(
@@ -243,7 +244,7 @@ fn report(record: &EnvRecord, s: &RunSummary, objective: &str, args: &TrainArgs)
             "env": record.name(),
             "env_config": record,
             "objective": objective,
-            "seed": args.seed,
+            "seed": seed,
             "iterations": s.iterations,
             "l1": e.l1,
             "l1_exact": e.exact,

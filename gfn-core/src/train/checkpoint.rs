@@ -177,7 +177,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         }
         trainer.scalars = sidecar.scalars;
         trainer.policy.log_z = trainer.scalars.log_z;
-        trainer.restore_mode_set();
+        trainer.restore_mode_set()?;
         Ok(trainer)
     }
 }

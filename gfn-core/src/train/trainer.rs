@@ -106,7 +106,7 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     parent_cache: PolicyCache<B>,
     grads: TermGrads,
     mode_threshold: Option<f64>,
-    mode_set: HashSet<Vec<usize>>,
+    mode_set: HashSet<E::State>,
 }
 
 impl<E: Environment> Trainer<E, Cpu> {
@@ -255,7 +255,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             )?;
             traj.append(replayed);
         }
-        self.record_modes(&fresh);
+        self.record_modes(&traj, &fresh);
         self.scalars.replay.extend(fresh);
 
         self.policy.zero_grad()?;
@@ -293,19 +293,22 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         Ok(StepStats { loss, grad_norm, trajectories: traj.len(), transitions: traj.step_count(), log_w_mean })
     }
 
-    fn record_modes(&mut self, fresh: &[ReplayEntry]) {
+    /// Adds the distinct terminal objects of `traj` at or above the mode threshold to the modes
+    /// found (keeping one action path per object, for checkpoints).
+    fn record_modes(&mut self, traj: &Trajectories<E::State>, fresh: &[ReplayEntry]) {
         if let Some(threshold) = self.mode_threshold {
-            for e in fresh.iter().filter(|e| e.log_reward >= threshold) {
-                if self.mode_set.insert(e.path.clone()) {
+            for (i, e) in fresh.iter().enumerate().filter(|(_, e)| e.log_reward >= threshold) {
+                if self.mode_set.insert(traj.terminal(i).clone()) {
                     self.scalars.modes.push(e.path.clone());
                 }
             }
         }
     }
 
-    /// Rebuilds the mode set after loading saved state.
-    pub(super) fn restore_mode_set(&mut self) {
-        self.mode_set = self.scalars.modes.iter().cloned().collect();
+    /// Rebuilds the set of modes found after loading saved state.
+    pub(super) fn restore_mode_set(&mut self) -> Result<()> {
+        self.mode_set = self.scalars.modes.iter().map(|p| self.replay_path(p)).collect::<Result<_>>()?;
+        Ok(())
     }
 
     /// One step of an objective over trajectory log-terms; returns the loss and the batch mean of

@@ -1,0 +1,57 @@
+//! One training iteration in the standard comparison setting: hypergrid 4-D, height 8,
+//! R0 = 1e-3, trajectory balance, MLP 2×256 ReLU, uniform P_B, batch 16, Adam 1e-3 / log Z 0.1,
+//! one thread. The trainer is warmed up first so trajectories have realistic lengths; each
+//! measured call is a real training step (the policy keeps learning while it is measured).
+
+use criterion::{Criterion, criterion_group};
+use gfn::envs::hypergrid::{Hypergrid, HypergridConfig};
+use gfn::nn::Activation;
+use gfn::prelude::*;
+use std::hint::black_box;
+
+/// Warm-up iterations before measuring.
+const WARMUP: usize = 1000;
+
+fn trainer() -> Trainer<Hypergrid> {
+    let env = Hypergrid::new(HypergridConfig { ndim: 4, height: 8, r0: 1e-3, ..HypergridConfig::default() })
+        .expect("valid grid");
+    let mut config = TrainConfig { batch_size: 16, iterations: u64::MAX, ..TrainConfig::default() };
+    config.policy.hidden = vec![256, 256];
+    config.policy.activation = Activation::Relu;
+    config.optim.adam.lr = 1e-3;
+    config.optim.lr_log_z = 0.1;
+    let mut trainer = Trainer::new(env, config).expect("valid config");
+    for _ in 0..WARMUP {
+        trainer.step().expect("step");
+    }
+    trainer
+}
+
+fn training_iteration(c: &mut Criterion) {
+    // One worker thread, as in the comparison setting (an error means the pool already exists).
+    rayon::ThreadPoolBuilder::new().num_threads(1).build_global().ok();
+    let mut trainer = trainer();
+    c.bench_function("train_iteration/hypergrid4d_h8_tb_2x256_b16", |b| {
+        b.iter(|| black_box(trainer.step().expect("step")))
+    });
+}
+
+fn environment_stepping(c: &mut Criterion) {
+    let env = Hypergrid::new(HypergridConfig { ndim: 4, height: 8, ..HypergridConfig::default() }).expect("grid");
+    let mut mask = vec![false; env.action_count()];
+    c.bench_function("env_step/hypergrid4d_h8_walk", |b| {
+        b.iter(|| {
+            // Walk from the source to the far corner: masks + step at every state (28 steps).
+            let mut s = env.source();
+            for d in 0..4 {
+                for _ in 0..7 {
+                    env.forward_mask(&s, &mut mask);
+                    env.step(&mut s, d).expect("step");
+                }
+            }
+            black_box(s)
+        })
+    });
+}
+
+criterion_group!(benches, training_iteration, environment_stepping);
