@@ -13,7 +13,7 @@ fn config(iterations: u64, kind: ObjectiveKind) -> TrainConfig {
         seed: 11,
         iterations,
         batch_size: 8,
-        log_every: 10,
+        log_every: 100,
         objective: ObjectiveConfig { kind, ..ObjectiveConfig::default() },
         policy: PolicyConfig { hidden: vec![32, 32], backward: BackwardPolicy::Learned, ..PolicyConfig::default() },
         replay: gfn::replay::ReplayConfig { capacity: 64, ..Default::default() },
@@ -65,11 +65,11 @@ fn resume_is_bit_exact() {
     let straight_metrics = dir.join("straight.jsonl");
     let resumed_metrics = dir.join("resumed.jsonl");
 
-    let mut straight = Trainer::new(env(), config(400, ObjectiveKind::Tb)).expect("valid");
+    let mut straight = Trainer::new(env(), config(4000, ObjectiveKind::Tb)).expect("valid");
     let opts = RunOptions { metrics_out: Some(straight_metrics.clone()), ..RunOptions::default() };
     straight.fit(None, &opts).expect("train straight");
 
-    let mut first = Trainer::new(env(), config(200, ObjectiveKind::Tb)).expect("valid");
+    let mut first = Trainer::new(env(), config(2000, ObjectiveKind::Tb)).expect("valid");
     let opts = RunOptions {
         metrics_out: Some(resumed_metrics.clone()),
         checkpoint: Some(ckpt.clone()),
@@ -78,7 +78,7 @@ fn resume_is_bit_exact() {
     first.fit(None, &opts).expect("train first half");
     drop(first);
     let mut resumed = Trainer::from_checkpoint(env(), gfn::backend::Cpu, &ckpt).expect("resume");
-    resumed.set_iterations(400);
+    resumed.set_iterations(4000);
     let opts = RunOptions { metrics_out: Some(resumed_metrics.clone()), append_metrics: true, ..RunOptions::default() };
     resumed.fit(None, &opts).expect("train second half");
 
