@@ -92,6 +92,12 @@ pub fn sample_forward<E: Environment, B: Backend>(
             }
             env.step(&mut r.state, action)?;
             r.refresh(env);
+            if !r.backward_mask[action] {
+                return Err(Error::InconsistentEnvironment(format!(
+                    "action {action} leads into state {:?}, whose backward mask does not allow undoing it",
+                    r.state
+                )));
+            }
             Ok(None)
         };
         let finished: Vec<Option<f64>> = if rayon::current_num_threads() > 1 && active.len() > 1 {
