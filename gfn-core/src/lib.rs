@@ -10,9 +10,15 @@
 //! trajectories in lock-step; an [`objective::Objective`] turns the per-step log-terms into a loss
 //! and coefficients; the estimators backpropagate the coefficients; the optimiser updates.
 
+pub mod check;
 pub mod env;
 mod error;
 pub mod objective;
+mod private;
 pub mod rng;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use private::__private;
+
+pub use gfn_macros::{Action, State, environment};
