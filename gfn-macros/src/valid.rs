@@ -53,7 +53,7 @@ pub(crate) struct StatePlan {
 /// A validated payload field of an action variant.
 pub(crate) enum Payload {
     Bool,
-    Range(Bound),
+    Range(Box<Bound>),
 }
 
 /// A validated `#[derive(Action)]`.
@@ -326,7 +326,9 @@ pub(crate) fn action<'a>(input: &ActionInput<'a>, errors: &mut Errors) -> Action
                     );
                     None
                 }
-                (Shape::Int, Some(range)) => exprs.bound(range, errors).map(Payload::Range),
+                (Shape::Int, Some(range)) => exprs
+                    .bound(range, errors)
+                    .map(|b| Payload::Range(Box::new(b))),
                 (Shape::Int, None) => {
                     errors.at(field.ty, "unbounded payload field: add #[action(range = lo..hi)] (the bounds may read the environment, e.g. `0..env.size`)");
                     None
