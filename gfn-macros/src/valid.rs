@@ -418,6 +418,7 @@ pub(crate) fn environment(input: &EnvInput<'_>, errors: &mut Errors) -> Option<E
     let item = input.item;
     if let Some((_, path, _)) = &item.trait_ {
         errors.at(path, "#[environment] goes on an inherent impl block `impl MyEnv { .. }`, not on a trait impl");
+        return None;
     }
     for (key, what) in [
         (input.args.state.is_set(), "state = MyState"),

@@ -53,21 +53,27 @@ fn expand(input: &EnvInput<'_>, plan: &EnvPlan, krate: &TokenStream) -> TokenStr
     let self_ty = &item.self_ty;
     let (state, action, name) = (&plan.state, &plan.action, &plan.name);
     // Calls are spanned at the user's method names, so a wrong signature is reported there.
-    let call = |method: &str| {
+    let call = |method: &str, args: TokenStream| {
         let ident = &input
             .method(method)
             .expect("validated: the method exists")
             .sig
             .ident;
-        quote_spanned!(ident.span()=> Self::#ident)
+        quote_spanned!(ident.span()=> Self::#ident(#args))
     };
-    let (source, allowed, apply) = (call("source"), call("allowed"), call("apply"));
-    let (can_revert, revert, log_reward) = (call("can_revert"), call("revert"), call("log_reward"));
+    let source = call("source", quote!(self));
+    let allowed = call("allowed", quote!(self, state, action));
+    let allowed_ref = call("allowed", quote!(self, &*state, action));
+    let apply = call("apply", quote!(self, state, action));
+    let can_revert = call("can_revert", quote!(self, state, action));
+    let can_revert_ref = call("can_revert", quote!(self, &*state, action));
+    let revert = call("revert", quote!(self, state, action));
+    let log_reward = call("log_reward", quote!(self, state));
     let signature = plan.signature.then(|| {
-        let signature = call("signature");
+        let signature = call("signature", quote!(self));
         quote! {
             fn signature(&self) -> ::std::string::String {
-                #signature(self)
+                #signature
             }
         }
     });
@@ -99,32 +105,32 @@ fn expand(input: &EnvInput<'_>, plan: &EnvPlan, krate: &TokenStream) -> TokenStr
                     <#state as #krate::__private::State<Self>>::feature_dim(self)
                 }
                 fn source(&self) -> #state {
-                    #source(self)
+                    #source
                 }
                 fn forward_mask(&self, state: &#state, mask: &mut [bool]) {
-                    #krate::__private::fill_mask::<Self, #action>(self, mask, |action| #allowed(self, state, action));
+                    #krate::__private::fill_mask::<Self, #action>(self, mask, |action| #allowed);
                 }
                 fn backward_mask(&self, state: &#state, mask: &mut [bool]) {
                     #krate::__private::fill_mask::<Self, #action>(self, mask, |action| {
-                        !#krate::__private::Action::<Self>::is_exit(&action) && #can_revert(self, state, action)
+                        !#krate::__private::Action::<Self>::is_exit(&action) && #can_revert
                     });
                 }
                 fn step(&self, state: &mut #state, action: usize) -> #krate::__private::Result<()> {
                     let action: #action = #krate::__private::forward_action(self, &*state, action, |action| {
-                        #allowed(self, &*state, action)
+                        #allowed_ref
                     })?;
-                    #apply(self, state, action);
+                    #apply;
                     ::core::result::Result::Ok(())
                 }
                 fn backward_step(&self, state: &mut #state, action: usize) -> #krate::__private::Result<()> {
                     let action: #action = #krate::__private::backward_action(self, &*state, action, |action| {
-                        #can_revert(self, &*state, action)
+                        #can_revert_ref
                     })?;
-                    #revert(self, state, action);
+                    #revert;
                     ::core::result::Result::Ok(())
                 }
                 fn log_reward(&self, state: &#state) -> f64 {
-                    #log_reward(self, state)
+                    #log_reward
                 }
                 fn encode(&self, state: &#state, out: &mut [f32]) {
                     <#state as #krate::__private::State<Self>>::encode_into(state, self, out);

@@ -1,7 +1,7 @@
 //! `#[derive(State)]`: the feature encoding.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, WherePredicate, parse_quote_spanned};
 
@@ -20,9 +20,16 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     if let Err(error) = errors.finish() {
         return fallback::state(input, &krate, &error);
     }
+    // Bounds only for nested types that mention a type parameter (serde's rule): the others are
+    // checked where they are used, so a missing impl is reported at the user's field.
+    let params: Vec<String> = input
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
     let mut bounds = Vec::new();
     for (_, enc) in &plan.fields {
-        nested_bounds(enc, &krate, ast.attrs.env.get(), &mut bounds);
+        nested_bounds(enc, &krate, ast.attrs.env.get(), &params, &mut bounds);
     }
     let t = target(input, ast.attrs.env.get(), bounds);
     let g = Gen {
@@ -65,16 +72,25 @@ fn nested_bounds(
     enc: &Enc,
     krate: &TokenStream,
     env: Option<&syn::Type>,
+    params: &[String],
     out: &mut Vec<WherePredicate>,
 ) {
     match enc {
-        Enc::Array(_, inner) | Enc::Vec(_, inner) => nested_bounds(inner, krate, env, out),
-        Enc::Nested(ty) => {
+        Enc::Array(_, inner) | Enc::Vec(_, inner) => nested_bounds(inner, krate, env, params, out),
+        Enc::Nested(ty) if mentions(ty.to_token_stream(), params) => {
             let env = env.map_or_else(|| quote!(__GfnEnv), |e| quote!(#e));
             out.push(parse_quote_spanned!(ty.span()=> #ty: #krate::__private::State<#env>));
         }
         _ => {}
     }
+}
+
+fn mentions(tokens: TokenStream, names: &[String]) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => names.iter().any(|n| ident == n),
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), names),
+        _ => false,
+    })
 }
 
 /// Code generation context: the runtime crate and the environment type.
