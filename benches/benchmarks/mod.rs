@@ -1,4 +1,5 @@
 //! Benchmark groups, one module per subsystem.
 
+pub(crate) mod handwritten_grid;
 pub(crate) mod mlp;
 pub(crate) mod training;

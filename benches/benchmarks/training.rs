@@ -9,6 +9,8 @@ use gfn::nn::Activation;
 use gfn::prelude::*;
 use std::hint::black_box;
 
+use super::handwritten_grid::HandwrittenGrid;
+
 /// Warm-up iterations before measuring.
 const WARMUP: usize = 1000;
 
@@ -36,21 +38,32 @@ fn training_iteration(c: &mut Criterion) {
     });
 }
 
+/// Walks from the source to the far corner of a 4-D, height-8 grid: forward mask, step, backward
+/// mask and feature encoding at each of the 28 states (what the sampler does per state).
+fn walk<E: Environment>(env: &E, mask: &mut [bool], features: &mut [f32]) -> E::State {
+    let mut s = env.source();
+    for d in 0..4 {
+        for _ in 0..7 {
+            env.forward_mask(&s, mask);
+            env.step(&mut s, d).expect("step");
+            env.backward_mask(&s, mask);
+            features.fill(0.0);
+            env.encode(&s, features);
+        }
+    }
+    s
+}
+
 fn environment_stepping(c: &mut Criterion) {
-    let env = Hypergrid::new(HypergridConfig { ndim: 4, height: 8, ..HypergridConfig::default() }).expect("grid");
-    let mut mask = vec![false; env.action_count()];
-    c.bench_function("env_step/hypergrid4d_h8_walk", |b| {
-        b.iter(|| {
-            // Walk from the source to the far corner: masks + step at every state (28 steps).
-            let mut s = env.source();
-            for d in 0..4 {
-                for _ in 0..7 {
-                    env.forward_mask(&s, &mut mask);
-                    env.step(&mut s, d).expect("step");
-                }
-            }
-            black_box(s)
-        })
+    let derived = Hypergrid::new(HypergridConfig { ndim: 4, height: 8, ..HypergridConfig::default() }).expect("grid");
+    let handwritten = HandwrittenGrid { ndim: 4, height: 8 };
+    let mut mask = vec![false; 5];
+    let mut features = vec![0.0f32; 32];
+    c.bench_function("env_walk_28_states/derived_hypergrid", |b| {
+        b.iter(|| black_box(walk(&derived, &mut mask, &mut features)))
+    });
+    c.bench_function("env_walk_28_states/handwritten_grid", |b| {
+        b.iter(|| black_box(walk(&handwritten, &mut mask, &mut features)))
     });
 }
 

@@ -11,6 +11,7 @@
 //! and coefficients; the estimators backpropagate the coefficients; the optimiser updates.
 
 pub mod backend;
+pub mod check;
 pub mod env;
 mod error;
 pub mod eval;
@@ -18,6 +19,7 @@ pub mod nn;
 pub mod objective;
 pub mod optim;
 pub mod policy;
+mod private;
 pub mod replay;
 pub mod rng;
 pub mod sampler;
@@ -26,3 +28,7 @@ pub mod train;
 pub mod trajectory;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use private::__private;
+
+pub use gfn_macros::{Action, State, environment};

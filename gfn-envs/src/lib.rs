@@ -1,7 +1,17 @@
-//! Built-in environments of the `gfn` framework.
+//! Built-in environments of the `gfn` framework, all declared with the environment DSL of
+//! `gfn-macros` (`#[derive(State)]`, `#[derive(Action)]`, `#[environment]`).
+//!
+//! | module | environment | config | objects |
+//! |---|---|---|---|
+//! | [`hypergrid`] | [`hypergrid::Hypergrid`] | [`hypergrid::HypergridConfig`] | points of `{0..H-1}^D` |
+//! | [`bitseq`] | [`bitseq::BitSequence`] | [`bitseq::BitSequenceConfig`] | bit strings built in `k`-bit words |
+//! | [`sets`] | [`sets::SetGeneration`] | [`sets::SetConfig`] | subsets of a fixed size |
+//! | [`sequences`] | [`sequences::SequenceGeneration`] | [`sequences::SequenceConfig`] | token sequences of a fixed length |
+//!
+//! Every environment validates its config in `new` (returning `Error::InvalidConfig`), implements
+//! `Enumerable` (exact evaluation for small sizes) and passes `gfn_core::check::check_environment`.
 
 pub mod bitseq;
 pub mod hypergrid;
-mod sequence_core;
 pub mod sequences;
 pub mod sets;

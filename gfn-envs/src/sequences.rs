@@ -1,131 +1,215 @@
-//! Fixed-length token sequences built left to right (ALGORITHMS §6.4).
+//! Autoregressive sequence generation (da Silva et al. 2024; `ALGORITHMS.md` §6.4).
+//!
+//! Append tokens of a vocabulary of `vocab` left to right until the sequence has `length`
+//! tokens; only then exit (and only exit) is allowed. The DAG is a tree.
+//!
+//! Reward (the paper leaves it open; this is ours): a per-position term plus a bigram term,
+//!
+//! `log R(x) = Σ_t u[t][x_t] + Σ_t b[x_t][x_{t+1}]`,
+//!
+//! with `u ~ Uniform[-1, 1]` and `b ~ Uniform[-1, 1]` drawn from the seed. The per-position terms
+//! alone give a single best sequence; the bigram terms couple neighbours and create several
+//! competing local optima (sequences better than every one-token change; a few dozen for the
+//! default 6 tokens over 8).
+//!
+//! Features: one-hot of the token at each position (`length · vocab` slots; positions not yet
+//! written stay zero). Actions: `Append { token }` has index `token`, exit has index `vocab`.
 
-use gfn_core::env::{Enumerable, Environment};
 use gfn_core::rng::{Purpose, stream};
-use gfn_core::{Error, Result};
+use gfn_core::{Action, Error, Result, State, environment};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crate::sequence_core::{append, backward_mask, forward_mask, pop};
-
-/// Sequence-generation parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Parameters of [`SequenceGeneration`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SequenceConfig {
-    /// Sequence length.
+    /// The number of tokens of a complete sequence (at least 1).
     pub length: usize,
-    /// Vocabulary size (at most 255).
+    /// The vocabulary size, in `1..=256`.
     pub vocab: usize,
-    /// Seed of the reward tables.
+    /// The seed of the reward tables.
     pub seed: u64,
 }
 
 impl Default for SequenceConfig {
     fn default() -> Self {
-        SequenceConfig { length: 4, vocab: 6, seed: 0 }
+        SequenceConfig { length: 6, vocab: 8, seed: 0 }
     }
 }
 
-/// Sequences of `length` tokens from a vocabulary of `vocab`, appended left to right (the DAG
-/// is a tree); a full sequence may only exit.
-///
-/// `log R(x) = Σ_i u[i][x_i] + Σ_{i>0} b[x_{i−1}][x_i]` with position utilities `u ∼ U(−1, 1)`
-/// and bigram couplings `b ∼ U(−1, 1)` drawn from the seed: several well-separated modes.
-/// Features: one-hot token per position.
-#[derive(Debug, Clone)]
+/// The sequence-generation environment; see the [module documentation](self).
+#[derive(Clone, Debug)]
 pub struct SequenceGeneration {
     config: SequenceConfig,
-    position: Vec<f64>,
-    bigram: Vec<f64>,
+    /// `position_utilities[t * vocab + v]`.
+    position_utilities: Vec<f64>,
+    /// `bigram_utilities[v * vocab + w]`.
+    bigram_utilities: Vec<f64>,
+}
+
+/// A partial sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, State)]
+#[state(env = SequenceGeneration)]
+pub struct SequenceState {
+    /// The tokens so far, each in `0..vocab`.
+    #[state(len = env.config.length, range = 0..env.config.vocab)]
+    pub tokens: Vec<u8>,
+}
+
+/// An action on a sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Action)]
+#[action(env = SequenceGeneration)]
+pub enum SequenceAction {
+    /// Append a token.
+    Append {
+        /// The token.
+        #[action(range = 0..env.config.vocab)]
+        token: u8,
+    },
+    /// End a complete sequence.
+    #[action(exit)]
+    Exit,
+}
+
+#[environment(state = SequenceState, action = SequenceAction, name = "sequences", enumerable)]
+impl SequenceGeneration {
+    fn source(&self) -> SequenceState {
+        SequenceState { tokens: Vec::with_capacity(self.config.length) }
+    }
+
+    fn allowed(&self, state: &SequenceState, action: SequenceAction) -> bool {
+        let full = state.tokens.len() == self.config.length;
+        match action {
+            SequenceAction::Append { .. } => !full,
+            SequenceAction::Exit => full,
+        }
+    }
+
+    fn apply(&self, state: &mut SequenceState, action: SequenceAction) {
+        if let SequenceAction::Append { token } = action {
+            state.tokens.push(token);
+        }
+    }
+
+    fn can_revert(&self, state: &SequenceState, action: SequenceAction) -> bool {
+        matches!(action, SequenceAction::Append { token } if state.tokens.last() == Some(&token))
+    }
+
+    fn revert(&self, state: &mut SequenceState, _: SequenceAction) {
+        state.tokens.pop();
+    }
+
+    fn log_reward(&self, state: &SequenceState) -> f64 {
+        let v = self.config.vocab;
+        let tokens = &state.tokens;
+        let position: f64 =
+            tokens.iter().enumerate().map(|(t, &x)| self.position_utilities[t * v + usize::from(x)]).sum();
+        let bigram: f64 =
+            tokens.windows(2).map(|w| self.bigram_utilities[usize::from(w[0]) * v + usize::from(w[1])]).sum();
+        position + bigram
+    }
+
+    fn signature(&self) -> String {
+        let c = &self.config;
+        format!("sequences:{}:{}:{}", c.length, c.vocab, c.seed)
+    }
 }
 
 impl SequenceGeneration {
     /// Validates `config`, draws the reward tables and builds the environment.
     pub fn new(config: SequenceConfig) -> Result<Self> {
         if config.length == 0 {
-            return Err(Error::config("length", config.length, "must be positive"));
+            return Err(Error::config("length", config.length, "must be at least 1"));
         }
-        if config.vocab == 0 || config.vocab > 255 {
-            return Err(Error::config("vocab", config.vocab, "must be in 1..=255"));
+        if !(1..=256).contains(&config.vocab) {
+            return Err(Error::config("vocab", config.vocab, "must be in 1..=256"));
         }
-        let mut rng = stream(config.seed, Purpose::User, &[0x5E9]);
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
-        let position = draw(config.length * config.vocab);
-        let bigram = draw(config.vocab * config.vocab);
-        Ok(SequenceGeneration { config, position, bigram })
+        let mut rng = stream(config.seed, Purpose::User, &[0x7365_7173]);
+        let v = config.vocab;
+        let position_utilities = (0..config.length * v).map(|_| rng.random_range(-1.0..=1.0)).collect();
+        let bigram_utilities = (0..v * v).map(|_| rng.random_range(-1.0..=1.0)).collect();
+        Ok(SequenceGeneration { config, position_utilities, bigram_utilities })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SequenceConfig {
+        &self.config
     }
 }
-
-impl Environment for SequenceGeneration {
-    type State = Vec<u8>;
-
-    fn name(&self) -> String {
-        "sequences".into()
-    }
-
-    fn action_count(&self) -> usize {
-        self.config.vocab + 1
-    }
-
-    fn exit_action(&self) -> usize {
-        self.config.vocab
-    }
-
-    fn feature_dim(&self) -> usize {
-        self.config.length * self.config.vocab
-    }
-
-    fn source(&self) -> Vec<u8> {
-        Vec::new()
-    }
-
-    fn forward_mask(&self, s: &Vec<u8>, mask: &mut [bool]) {
-        forward_mask(s, self.config.vocab, self.config.length, mask);
-    }
-
-    fn backward_mask(&self, s: &Vec<u8>, mask: &mut [bool]) {
-        backward_mask(s, mask);
-    }
-
-    fn step(&self, s: &mut Vec<u8>, action: usize) -> Result<()> {
-        append(s, action, self.config.vocab, self.config.length)
-    }
-
-    fn backward_step(&self, s: &mut Vec<u8>, action: usize) -> Result<()> {
-        pop(s, action)
-    }
-
-    fn log_reward(&self, s: &Vec<u8>) -> f64 {
-        let v = self.config.vocab;
-        let unary: f64 = s.iter().enumerate().map(|(i, &t)| self.position[i * v + t as usize]).sum();
-        let pairs: f64 = s.windows(2).map(|w| self.bigram[w[0] as usize * v + w[1] as usize]).sum();
-        unary + pairs
-    }
-
-    fn encode(&self, s: &Vec<u8>, out: &mut [f32]) {
-        for (i, &t) in s.iter().enumerate() {
-            out[i * self.config.vocab + t as usize] = 1.0;
-        }
-    }
-
-    fn signature(&self) -> String {
-        let c = &self.config;
-        format!("sequences:length={}:vocab={}:seed={}", c.length, c.vocab, c.seed)
-    }
-}
-
-impl Enumerable for SequenceGeneration {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gfn_core::check::assert_environment_conforms;
+    use gfn_core::env::{Enumerable, Environment};
+
+    fn env(length: usize, vocab: usize) -> SequenceGeneration {
+        SequenceGeneration::new(SequenceConfig { length, vocab, seed: 2 }).unwrap()
+    }
 
     #[test]
-    fn the_tree_enumerates() {
-        let env = SequenceGeneration::new(SequenceConfig { length: 3, vocab: 4, seed: 2 }).expect("valid");
-        let graph = env.state_graph().expect("enumerable");
+    fn conforms_and_enumerates() {
+        let env = env(3, 4);
+        assert_environment_conforms(&env);
+        let graph = env.state_graph().unwrap();
         assert_eq!(graph.len(), 1 + 4 + 16 + 64);
         assert_eq!(graph.terminals().count(), 64);
-        assert!(SequenceGeneration::new(SequenceConfig { vocab: 0, ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn the_default_is_enumerable() {
+        let env = SequenceGeneration::new(SequenceConfig::default()).unwrap();
+        let graph = env.state_graph().unwrap();
+        assert_eq!(graph.terminals().count(), 8usize.pow(6));
+    }
+
+    #[test]
+    fn steps_masks_and_encoding() {
+        let env = env(2, 3);
+        assert_eq!((env.action_count(), env.exit_action(), env.feature_dim()), (4, 3, 6));
+        let mut state = env.source();
+        env.step(&mut state, 2).unwrap();
+        env.step(&mut state, 0).unwrap();
+        let mut mask = [false; 4];
+        env.forward_mask(&state, &mut mask);
+        assert_eq!(mask, [false, false, false, true]);
+        env.backward_mask(&state, &mut mask);
+        assert_eq!(mask, [true, false, false, false]);
+        let mut out = vec![0.0; 6];
+        env.encode(&state, &mut out);
+        assert_eq!(out, [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        let expected = env.position_utilities[2] + env.position_utilities[3] + env.bigram_utilities[2 * 3];
+        assert!((env.log_reward(&state) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_reward_has_several_local_optima() {
+        let env = SequenceGeneration::new(SequenceConfig::default()).unwrap();
+        let graph = env.state_graph().unwrap();
+        let terminals: Vec<&SequenceState> = graph.terminals().map(|i| &graph.states[i]).collect();
+        let is_local_optimum = |x: &SequenceState| {
+            let r = env.log_reward(x);
+            (0..6).all(|t| {
+                (0..8u8).all(|v| {
+                    let mut y = x.clone();
+                    y.tokens[t] = v;
+                    y == *x || env.log_reward(&y) < r
+                })
+            })
+        };
+        let optima = terminals.iter().filter(|x| is_local_optimum(x)).count();
+        assert!(optima >= 5, "{optima} local optima");
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        for config in [
+            SequenceConfig { length: 0, ..Default::default() },
+            SequenceConfig { vocab: 0, ..Default::default() },
+            SequenceConfig { vocab: 257, ..Default::default() },
+        ] {
+            assert!(matches!(SequenceGeneration::new(config), Err(Error::InvalidConfig { .. })));
+        }
     }
 }

@@ -11,8 +11,10 @@
 //! this trait is what the engine consumes.
 
 mod graph;
+mod typed;
 
 pub use graph::{Enumerable, StateGraph};
+pub use typed::{Action, State};
 
 use std::fmt::Debug;
 use std::hash::Hash;

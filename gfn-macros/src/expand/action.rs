@@ -1,0 +1,160 @@
+//! `#[derive(Action)]`: the flat action index.
+//!
+//! Layout: variants in declaration order, each taking the product of its payload fields' sizes
+//! (a unit variant takes one index); inside a variant, mixed radix with the first field most
+//! significant. `Add { item: 0..n }, Exit` gives `Add { item: i } -> i` and `Exit -> n`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{DeriveInput, Fields, Ident, Member, Type};
+
+use super::target;
+use crate::ast::ActionInput;
+use crate::attr::Errors;
+use crate::valid::{self, ActionPlan, Payload};
+use crate::{fallback, paths};
+
+/// Expands `#[derive(Action)]`, or the errors plus a stub impl.
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let ast = ActionInput::from_syn(input, &mut errors);
+    let krate = paths::runtime(ast.attrs.krate.get());
+    let plan = valid::action(&ast, &mut errors);
+    if let Err(error) = errors.finish() {
+        return fallback::action(input, &krate, &error);
+    }
+    let t = target(input, ast.attrs.env.get(), Vec::new());
+    let sizes: Vec<TokenStream> = plan.variants.iter().map(|fields| variant_size(fields)).collect();
+    let n = sizes.len();
+    let idents: Vec<&Ident> = ast.variants.iter().map(|v| v.ident).collect();
+    let index_arms = ast.variants.iter().zip(&plan.variants).enumerate().map(|(k, (v, fields))| {
+        let pattern = construct(v.ident, v.fields, fields, |i| {
+            let f = format_ident!("__f{i}");
+            quote!(#f)
+        });
+        let digits = fields.iter().enumerate().map(|(i, (_, _, payload))| {
+            let f = format_ident!("__f{i}");
+            let size = payload_size(payload);
+            let digit = match payload {
+                Payload::Bool => quote!(usize::from(*#f)),
+                Payload::Range(bound) => {
+                    let lo = bound.lo();
+                    quote!((*#f as i128 - #lo) as usize)
+                }
+            };
+            quote!(__index = __index * #size + #digit;)
+        });
+        quote! {
+            #pattern => {
+                let mut __index = 0usize;
+                #(#digits)*
+                __sizes[..#k].iter().sum::<usize>() + __index
+            }
+        }
+    });
+    let decoders = ast.variants.iter().zip(&plan.variants).enumerate().map(|(k, (v, fields))| {
+        let digits = fields.iter().enumerate().rev().map(|(i, (_, _, payload))| {
+            let d = format_ident!("__d{i}");
+            let size = payload_size(payload);
+            quote! {
+                let #d = __rest % #size;
+                __rest /= #size;
+            }
+        });
+        let value = construct(v.ident, v.fields, fields, |i| {
+            let d = format_ident!("__d{i}");
+            match &fields[i].2 {
+                Payload::Bool => quote!(#d == 1),
+                Payload::Range(bound) => {
+                    let (lo, ty) = (bound.lo(), fields[i].1);
+                    quote!((#lo + #d as i128) as #ty)
+                }
+            }
+        });
+        quote! {
+            if __rest < __sizes[#k] {
+                #(#digits)*
+                return ::core::option::Option::Some(#value);
+            }
+            __rest -= __sizes[#k];
+        }
+    });
+    let exit = idents[plan.exit];
+    let count_const = count_const(input, &plan, &sizes);
+    let (impl_generics, ty, where_clause, env) = (&t.impl_generics, &t.ty, &t.where_clause, &t.env);
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::all)]
+            impl #impl_generics #krate::__private::Action<#env> for #ty #where_clause {
+                fn count(env: &#env) -> usize {
+                    0usize #(+ #sizes)*
+                }
+                fn index(&self, env: &#env) -> usize {
+                    let __sizes: [usize; #n] = [#(#sizes),*];
+                    match self { #(#index_arms)* }
+                }
+                fn from_index(index: usize, env: &#env) -> ::core::option::Option<Self> {
+                    let __sizes: [usize; #n] = [#(#sizes),*];
+                    let mut __rest = index;
+                    #(#decoders)*
+                    ::core::option::Option::None
+                }
+                fn exit() -> Self {
+                    Self::#exit
+                }
+                fn is_exit(&self) -> bool {
+                    ::core::matches!(self, Self::#exit)
+                }
+            }
+            #count_const
+        };
+    }
+}
+
+/// `pub const COUNT: usize` when no bound reads the environment.
+fn count_const(input: &DeriveInput, plan: &ActionPlan<'_>, sizes: &[TokenStream]) -> TokenStream {
+    if plan.runtime {
+        return TokenStream::new();
+    }
+    let (ident, vis) = (&input.ident, &input.vis);
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        #[allow(clippy::all)]
+        impl #impl_generics #ident #ty_generics #where_clause {
+            /// The number of actions, exit included (every bound is a constant).
+            #vis const COUNT: usize = 0usize #(+ #sizes)*;
+        }
+    }
+}
+
+fn payload_size(payload: &Payload) -> TokenStream {
+    match payload {
+        Payload::Bool => quote!(2usize),
+        Payload::Range(bound) => bound.size(),
+    }
+}
+
+fn variant_size(fields: &[(Member, &Type, Payload)]) -> TokenStream {
+    let sizes = fields.iter().map(|(_, _, p)| payload_size(p));
+    quote!((1usize #(* #sizes)*))
+}
+
+/// `Self::V`, `Self::V(a, b)` or `Self::V { x: a, y: b }` with `value(i)` for field `i`.
+fn construct(
+    ident: &Ident,
+    style: &Fields,
+    fields: &[(Member, &Type, Payload)],
+    value: impl Fn(usize) -> TokenStream,
+) -> TokenStream {
+    let values = (0..fields.len()).map(value);
+    match style {
+        Fields::Unit => quote!(Self::#ident),
+        Fields::Unnamed(_) => quote!(Self::#ident(#(#values),*)),
+        Fields::Named(_) => {
+            let members = fields.iter().map(|(m, _, _)| m);
+            quote!(Self::#ident { #(#members: #values),* })
+        }
+    }
+}
