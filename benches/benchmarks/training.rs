@@ -32,8 +32,8 @@ fn trainer() -> Trainer<Hypergrid> {
 fn training_iteration(c: &mut Criterion) {
     // One worker thread, as in the comparison setting (an error means the pool already exists).
     rayon::ThreadPoolBuilder::new().num_threads(1).build_global().ok();
-    let mut trainer = trainer();
     c.bench_function("train_iteration/hypergrid4d_h8_tb_2x256_b16", |b| {
+        let mut trainer = trainer();
         b.iter(|| black_box(trainer.step().expect("step")))
     });
 }

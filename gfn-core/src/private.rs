@@ -9,9 +9,7 @@ pub mod __private {
     /// Writes `mask[i] = allowed(action i)` for every index of the mask.
     pub fn fill_mask<E: ?Sized, A: Action<E>>(env: &E, mask: &mut [bool], mut allowed: impl FnMut(A) -> bool) {
         debug_assert_eq!(mask.len(), A::count(env), "mask length differs from the action count");
-        for (i, slot) in mask.iter_mut().enumerate() {
-            *slot = A::from_index(i, env).is_some_and(&mut allowed);
-        }
+        A::for_each(env, |i, action| mask[i] = allowed(action));
     }
 
     /// Decodes a forward action index, rejecting unknown indices, the exit action and actions

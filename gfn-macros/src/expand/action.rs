@@ -55,22 +55,18 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let decoders = ast.variants.iter().zip(&plan.variants).enumerate().map(|(k, (v, fields))| {
         let digits = fields.iter().enumerate().rev().map(|(i, (_, _, payload))| {
             let d = format_ident!("__d{i}");
+            if i == 0 {
+                // The most significant digit is what remains: no division (single-field
+                // variants decode without any).
+                return quote!(let #d = __rest;);
+            }
             let size = payload_size(payload);
             quote! {
                 let #d = __rest % #size;
                 __rest /= #size;
             }
         });
-        let value = construct(v.ident, v.fields, fields, |i| {
-            let d = format_ident!("__d{i}");
-            match &fields[i].2 {
-                Payload::Bool => quote!(#d == 1),
-                Payload::Range(bound) => {
-                    let (lo, ty) = (bound.lo(), fields[i].1);
-                    quote!((#lo + #d as i128) as #ty)
-                }
-            }
-        });
+        let value = construct(v.ident, v.fields, fields, |i| digit_value(fields, i));
         quote! {
             if __rest < __sizes[#k] {
                 #(#digits)*
@@ -78,6 +74,20 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
             }
             __rest -= __sizes[#k];
         }
+    });
+    // `for_each` in index order with one loop per payload field (first field outermost), so masks
+    // are filled without decoding any index.
+    let enumerators = ast.variants.iter().zip(&plan.variants).map(|(v, fields)| {
+        let value = construct(v.ident, v.fields, fields, |i| digit_value(fields, i));
+        let mut body = quote! {
+            f(__index, #value);
+            __index += 1;
+        };
+        for (i, (_, _, payload)) in fields.iter().enumerate().rev() {
+            let (d, size) = (format_ident!("__d{i}"), payload_size(payload));
+            body = quote!(for #d in 0..#size { #body });
+        }
+        body
     });
     let exit = idents[plan.exit];
     let count_const = count_const(input, &plan, &sizes);
@@ -102,6 +112,10 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
                 }
                 fn exit() -> Self {
                     Self::#exit
+                }
+                fn for_each(env: &#env, mut f: impl FnMut(usize, Self)) {
+                    let mut __index = 0usize;
+                    #(#enumerators)*
                 }
                 fn is_exit(&self) -> bool {
                     ::core::matches!(self, Self::#exit)
@@ -142,6 +156,18 @@ fn variant_size(fields: &[(Member, &Type, Payload)]) -> TokenStream {
 }
 
 /// `Self::V`, `Self::V(a, b)` or `Self::V { x: a, y: b }` with `value(i)` for field `i`.
+/// The value of payload field `i` from its digit `__d{i}`.
+fn digit_value(fields: &[(Member, &Type, Payload)], i: usize) -> TokenStream {
+    let d = format_ident!("__d{i}");
+    match &fields[i].2 {
+        Payload::Bool => quote!(#d == 1),
+        Payload::Range(bound) => {
+            let (lo, ty) = (bound.lo(), fields[i].1);
+            quote!((#lo + #d as i128) as #ty)
+        }
+    }
+}
+
 fn construct(
     ident: &Ident,
     style: &Fields,

@@ -129,13 +129,15 @@ impl Gen<'_> {
             Enc::Bits(_) => quote!(#krate::__private::bits_into(#out, *#value as u128);),
             Enc::Array(_, inner) | Enc::Vec(_, inner) => {
                 let item = format_ident!("__item{}", depth);
-                let chunk = format_ident!("__chunk{}", depth);
+                let position = format_ident!("__position{}", depth);
                 let width = format_ident!("__width{}", depth);
                 let dim = self.dim(inner);
-                let body = self.encode(inner, &quote!(#item), &quote!(&mut #chunk[..#width]), depth + 1);
+                // Direct slicing (no `chunks_mut`): no division or chunk iterator per element.
+                let slot = quote!(&mut (#out)[#position * #width..(#position + 1) * #width]);
+                let body = self.encode(inner, &quote!(#item), &slot, depth + 1);
                 quote! {
                     let #width: usize = #dim;
-                    for (#item, #chunk) in #value.iter().zip((#out).chunks_mut(#width.max(1))) {
+                    for (#position, #item) in #value.iter().enumerate() {
                         #body
                     }
                 }
