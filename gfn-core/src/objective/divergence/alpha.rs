@@ -1,16 +1,14 @@
 //! α-KL and α-TB (Zimmermann et al.; ALGORITHMS §2.6): mixtures of a forward (on-policy) half and
 //! a backward (target-sample) half of the batch, with `α` the backward ratio.
 
-use super::{
-    ControlVariate, DEFAULT_ALPHA, Estimate, Estimator, ForwardKl, ReverseKl, Sampling, check_mix_alpha,
-};
+use super::{ControlVariate, DEFAULT_ALPHA, Estimate, Estimator, ForwardKl, ReverseKl, Sampling, check_mix_alpha};
 use crate::objective::{Requirements, TrajectoryTerms, delta, validate};
 use crate::{Error, Result};
 
 /// `δ` split into the forward half (the first `B/2` trajectories) and the backward half.
 fn halves(terms: &TrajectoryTerms<'_>) -> Result<(Vec<f64>, Vec<f64>)> {
     let mut forward = delta::deltas(terms)?;
-    if forward.len() % 2 == 1 {
+    if !forward.len().is_multiple_of(2) {
         return Err(Error::config(
             "batch_size",
             forward.len(),

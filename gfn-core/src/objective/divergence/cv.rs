@@ -89,7 +89,11 @@ impl ControlVariate {
     pub(super) fn baselines(self, values: &[f64], norms: Option<&[f64]>, log_z: Option<f64>) -> Result<Vec<f64>> {
         let b = values.len();
         if !matches!(self, ControlVariate::None | ControlVariate::Learned) && b < 2 {
-            return Err(Error::config("batch_size", b, format!("control variate {} needs two trajectories", self.name())));
+            return Err(Error::config(
+                "batch_size",
+                b,
+                format!("control variate {} needs two trajectories", self.name()),
+            ));
         }
         Ok(match self {
             ControlVariate::None => vec![0.0; b],
@@ -117,7 +121,9 @@ impl ControlVariate {
                 let fallback = loo_means(values);
                 (0..b).map(|i| if den[i] > 0.0 { num[i] / den[i] } else { fallback[i] }).collect()
             }
-            ControlVariate::OptVector => return Err(Error::config("control_variate", self.name(), "not per trajectory")),
+            ControlVariate::OptVector => {
+                return Err(Error::config("control_variate", self.name(), "not per trajectory"));
+            }
         })
     }
 }

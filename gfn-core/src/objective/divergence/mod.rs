@@ -36,6 +36,8 @@ mod kl;
 mod opt_vector;
 mod power;
 
+#[cfg(test)]
+mod tests;
 
 pub use alpha::{AlphaKl, AlphaTb};
 pub use cv::ControlVariate;

@@ -22,8 +22,12 @@ pub fn opt_vector_gradient(signal: &Signal, scores: &[f64]) -> Result<Vec<f64>> 
     if b < 2 {
         return Err(Error::config("batch_size", b, "the optimal vector baseline needs two trajectories"));
     }
-    if scores.is_empty() || scores.len() % b != 0 {
-        return Err(Error::ShapeMismatch { op: "opt_vector_gradient scores", expected: (b, 0), got: (scores.len(), 1) });
+    if scores.is_empty() || !scores.len().is_multiple_of(b) {
+        return Err(Error::ShapeMismatch {
+            op: "opt_vector_gradient scores",
+            expected: (b, 0),
+            got: (scores.len(), 1),
+        });
     }
     for (k, &s) in scores.iter().enumerate() {
         validate::finite("scores", k, s)?;

@@ -3,11 +3,9 @@
 //! Both are built on `g(τ) = exp((α−1) δ(τ))`, with `∇_θ g = (α−1) g ∇lF`, and use the
 //! `1/(α(α−1))` normalisation (a divergence for every `α ∉ {0, 1}`, mass-covering for `α < 0`).
 
-use super::{
-    ControlVariate, DEFAULT_ALPHA, Estimate, Estimator, ScoreSignal, Signal, check_power_alpha, shifted_exp,
-};
-use crate::objective::{Requirements, TrajectoryTerms, delta, validate};
+use super::{ControlVariate, DEFAULT_ALPHA, Estimate, Estimator, ScoreSignal, Signal, check_power_alpha, shifted_exp};
 use crate::Result;
+use crate::objective::{Requirements, TrajectoryTerms, delta, validate};
 
 /// The weights `g_i` and their normaliser `N`: `a_i = (g_i − β_i)/((α−1) N)`,
 /// `b_i = −g_i/(α N)`.
