@@ -61,6 +61,12 @@ impl<B: Backend> MlpCache<B> {
         self.pre.last().expect("MlpCache::output called before any Mlp::forward")
     }
 
+    /// The input copy, per-layer affine outputs and hidden activations, if a forward pass filled
+    /// them (read by [`super::per_sample`]).
+    pub(crate) fn parts(&self) -> Option<(&B::Mat, &[B::Mat], &[B::Mat])> {
+        self.input.as_ref().map(|input| (input, &self.pre[..], &self.post[..]))
+    }
+
     /// Sizes the buffer lists for `layers` layers, allocating only what is missing.
     fn prepare(&mut self, backend: &B, layers: usize) -> Result<()> {
         if self.input.is_none() {
