@@ -2,4 +2,5 @@
 
 pub(crate) mod handwritten_grid;
 pub(crate) mod mlp;
+pub(crate) mod per_sample;
 pub(crate) mod training;

@@ -47,6 +47,9 @@ pub struct MlpCache<B: Backend = Cpu> {
     post: Vec<B::Mat>,
 }
 
+/// Borrowed `(input, pre, post)` buffers of an [`MlpCache`].
+pub(crate) type CacheParts<'a, B> = (&'a <B as Backend>::Mat, &'a [<B as Backend>::Mat], &'a [<B as Backend>::Mat]);
+
 impl<B: Backend> MlpCache<B> {
     /// An empty cache; [`Mlp::forward`] allocates its buffers on first use.
     pub fn new() -> Self {
@@ -59,6 +62,12 @@ impl<B: Backend> MlpCache<B> {
     /// If no forward pass has filled this cache yet.
     pub fn output(&self) -> &B::Mat {
         self.pre.last().expect("MlpCache::output called before any Mlp::forward")
+    }
+
+    /// The input copy, per-layer affine outputs and hidden activations, if a forward pass filled
+    /// them (read by [`super::per_sample`]).
+    pub(crate) fn parts(&self) -> Option<CacheParts<'_, B>> {
+        self.input.as_ref().map(|input| (input, &self.pre[..], &self.post[..]))
     }
 
     /// Sizes the buffer lists for `layers` layers, allocating only what is missing.

@@ -10,6 +10,7 @@ mod config;
 mod init;
 mod linear;
 mod mlp;
+pub mod per_sample;
 
 #[cfg(test)]
 mod gradcheck;

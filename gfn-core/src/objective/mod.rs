@@ -28,6 +28,7 @@
 mod cb;
 mod db;
 mod delta;
+pub mod divergence;
 mod fm;
 mod moddb;
 mod residual;
@@ -41,6 +42,10 @@ mod tests;
 
 pub use cb::{ContrastiveBalance, Pairing};
 pub use db::DetailedBalance;
+pub use divergence::{
+    AlphaKl, AlphaTb, ControlVariate, Divergence, ForwardKl, Renyi, ReverseKl, Sampling, ScoreSignal, Signal, Tsallis,
+    opt_vector_gradient,
+};
 pub use fm::{FlowGrads, FlowMatching, FlowTerms};
 pub use moddb::ModifiedDetailedBalance;
 pub use residual::Residual;
