@@ -20,8 +20,8 @@ use rand_chacha::ChaCha8Rng;
 
 /// `(out, in, batch)` shapes for the linear checks: tiny, the output-layer shape of the target
 /// network (5 rows), a hidden layer, and an empty batch.
-const LINEAR_SHAPES: [(usize, usize, usize); 6] =
-    [(1, 1, 1), (3, 4, 5), (5, 256, 17), (256, 32, 40), (64, 64, 64), (7, 3, 0)];
+const LINEAR_SHAPES: [(usize, usize, usize); 8] =
+    [(1, 1, 1), (3, 4, 5), (5, 256, 17), (256, 32, 40), (64, 64, 64), (7, 3, 0), (256, 256, 3), (5, 256, 4)];
 
 /// Runs every check of this module.
 pub fn run_all<B: Backend>(b: &B) -> Result<()> {
