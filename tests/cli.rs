@@ -115,6 +115,11 @@ fn bad_inputs_are_errors_not_panics() {
     fails_with(&["train", "hypergrid", "--objective", "cb", "--batch-size", "7"], &["batch"]);
     fails_with(&["train", "hypergrid", "--length", "8"], &["length", "hypergrid"]);
     fails_with(&["train", "hypergrid", "--activation", "swish9"], &["swish9"]);
+    fails_with(&["train", "hypergrid", "--objective", "renyi", "--alpha", "1"], &["alpha", "rkl"]);
+    fails_with(&["train", "hypergrid", "--objective", "rkl", "--epsilon", "0.1"], &["on-policy"]);
+    fails_with(&["train", "hypergrid", "--objective", "rkl", "--replay", "10"], &["replay"]);
+    fails_with(&["train", "hypergrid", "--objective", "tb", "--cv", "loo"], &["cv", "divergence"]);
+    fails_with(&["train", "hypergrid", "--objective", "rkl", "--cv", "bogus"], &["bogus", "loo"]);
     fails_with(&["eval", "--checkpoint", "/nonexistent/ckpt.safetensors"], &["/nonexistent/ckpt.safetensors"]);
     let dir = temp("config");
     let cfg = dir.join("bad.toml");

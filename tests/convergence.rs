@@ -46,6 +46,10 @@ converges! {
     vargrad_converges => ObjectiveKind::Vargrad, 3000;
     contrastive_balance_converges => ObjectiveKind::Cb, 3000;
     contrastive_balance_all_pairs_converges => ObjectiveKind::Cbf, 3000;
+    reverse_kl_converges => ObjectiveKind::Rkl, 3000;
+    forward_kl_converges => ObjectiveKind::Fkl, 3000;
+    renyi_converges => ObjectiveKind::Renyi, 3000;
+    tsallis_converges => ObjectiveKind::Tsallis, 3000;
 }
 
 #[test]

@@ -98,7 +98,8 @@ pub(crate) struct TrainArgs {
     pub(crate) env: Option<EnvName>,
     #[command(flatten)]
     pub(crate) env_args: EnvArgs,
-    /// Objective: tb, db, moddb, subtb, fm, vargrad, cb (half-batch pairs) or cbf (all pairs).
+    /// Objective: tb, db, moddb, subtb, fm, vargrad, cb (half-batch pairs), cbf (all pairs), or a
+    /// divergence: rkl, fkl, renyi, tsallis.
     #[arg(long)]
     pub(crate) objective: Option<String>,
     /// Training iterations.
@@ -128,6 +129,12 @@ pub(crate) struct TrainArgs {
     /// SubTB lambda.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) lambda: Option<f64>,
+    /// Order α of renyi and tsallis (not 0 or 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) alpha: Option<f64>,
+    /// Control variate of a divergence objective: none, learned, loo (default), logz.
+    #[arg(long)]
+    pub(crate) cv: Option<String>,
     /// Use a Huber residual with this threshold.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) huber_delta: Option<f64>,

@@ -64,10 +64,14 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
         c.exploration.temperature => a.temperature,
         c.replay.capacity => a.replay,
         c.objective.lambda => a.lambda,
+        c.objective.alpha => a.alpha,
         c.policy.hidden => a.hidden,
         c.seed => a.seed,
         c.eval.every => a.eval_every,
     );
+    if let Some(cv) = parse(&a.cv)? {
+        c.objective.control_variate = Some(cv);
+    }
     if let Some(d) = a.huber_delta {
         c.objective.residual = Residual::Huber { delta: d };
     }
@@ -106,6 +110,7 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
         ("temperature", a.temperature.is_some()),
         ("replay", a.replay.is_some() || a.replay_kind.is_some()),
         ("lambda", a.lambda.is_some() || a.huber_delta.is_some()),
+        ("alpha", a.alpha.is_some() || a.cv.is_some()),
         ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
         ("clip-grad-norm", a.clip_grad_norm.is_some()),
         ("seed", a.seed.is_some()),

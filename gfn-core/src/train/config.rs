@@ -29,11 +29,19 @@ pub enum ObjectiveKind {
     Cb,
     /// Contrastive balance, all pairs.
     Cbf,
+    /// Reverse KL `KL(P_F ‖ P_B R/Z)` (score-function estimator, on-policy).
+    Rkl,
+    /// Forward KL `KL(P_B R/Z ‖ P_F)` with self-normalised importance weights (on-policy).
+    Fkl,
+    /// Rényi-α divergence (on-policy).
+    Renyi,
+    /// Tsallis-α divergence (on-policy).
+    Tsallis,
 }
 
 impl ObjectiveKind {
     /// Every kind, in CLI order.
-    pub const ALL: [ObjectiveKind; 8] = [
+    pub const ALL: [ObjectiveKind; 12] = [
         ObjectiveKind::Tb,
         ObjectiveKind::Db,
         ObjectiveKind::Moddb,
@@ -42,6 +50,10 @@ impl ObjectiveKind {
         ObjectiveKind::Vargrad,
         ObjectiveKind::Cb,
         ObjectiveKind::Cbf,
+        ObjectiveKind::Rkl,
+        ObjectiveKind::Fkl,
+        ObjectiveKind::Renyi,
+        ObjectiveKind::Tsallis,
     ];
 
     /// The CLI name.
@@ -55,7 +67,69 @@ impl ObjectiveKind {
             ObjectiveKind::Vargrad => "vargrad",
             ObjectiveKind::Cb => "cb",
             ObjectiveKind::Cbf => "cbf",
+            ObjectiveKind::Rkl => "rkl",
+            ObjectiveKind::Fkl => "fkl",
+            ObjectiveKind::Renyi => "renyi",
+            ObjectiveKind::Tsallis => "tsallis",
         }
+    }
+
+    /// Whether this is a divergence objective (score-function estimator on on-policy batches).
+    pub fn is_divergence(self) -> bool {
+        matches!(self, ObjectiveKind::Rkl | ObjectiveKind::Fkl | ObjectiveKind::Renyi | ObjectiveKind::Tsallis)
+    }
+}
+
+/// Control variates of the divergence objectives (ALGORITHMS §2.1, §2.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlVariateKind {
+    /// No baseline.
+    None,
+    /// A learned scalar baseline (trained like `log Z`, with `lr_log_z`).
+    Learned,
+    /// Leave-one-out mean of the other trajectories' signals (RLOO).
+    Loo,
+    /// Leave-one-out log-mean-exp estimate of `log Z`.
+    Logz,
+    /// Leave-one-out optimal scalar from per-sample score norms.
+    OptScalar,
+    /// Optimal per-parameter baseline.
+    OptVector,
+}
+
+impl ControlVariateKind {
+    const NAMES: [(&'static str, ControlVariateKind); 6] = [
+        ("none", ControlVariateKind::None),
+        ("learned", ControlVariateKind::Learned),
+        ("loo", ControlVariateKind::Loo),
+        ("logz", ControlVariateKind::Logz),
+        ("opt-scalar", ControlVariateKind::OptScalar),
+        ("opt-vector", ControlVariateKind::OptVector),
+    ];
+
+    /// The objective-level control variate.
+    pub fn control_variate(self) -> crate::objective::ControlVariate {
+        use crate::objective::ControlVariate as Cv;
+        match self {
+            ControlVariateKind::None => Cv::None,
+            ControlVariateKind::Learned => Cv::Learned,
+            ControlVariateKind::Loo => Cv::LeaveOneOut,
+            ControlVariateKind::Logz => Cv::LogZ,
+            ControlVariateKind::OptScalar => Cv::OptScalar,
+            ControlVariateKind::OptVector => Cv::OptVector,
+        }
+    }
+}
+
+impl std::str::FromStr for ControlVariateKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let key = s.replace('_', "-");
+        ControlVariateKind::NAMES.iter().find(|(n, _)| *n == key).map(|(_, k)| *k).ok_or_else(|| {
+            let names: Vec<&str> = ControlVariateKind::NAMES.iter().map(|(n, _)| *n).collect();
+            Error::config("cv", s, format!("unknown control variate; expected one of {}", names.join(", ")))
+        })
     }
 }
 
@@ -85,11 +159,94 @@ pub struct ObjectiveConfig {
     pub lambda: f64,
     /// Residual penalty.
     pub residual: Residual,
+    /// The order α of Rényi-α and Tsallis-α.
+    pub alpha: f64,
+    /// The control variate of a divergence objective (default: leave-one-out).
+    pub control_variate: Option<ControlVariateKind>,
 }
 
 impl Default for ObjectiveConfig {
     fn default() -> Self {
-        ObjectiveConfig { kind: ObjectiveKind::Tb, lambda: 0.9, residual: Residual::Squared }
+        ObjectiveConfig {
+            kind: ObjectiveKind::Tb,
+            lambda: 0.9,
+            residual: Residual::Squared,
+            alpha: crate::objective::DEFAULT_ALPHA,
+            control_variate: None,
+        }
+    }
+}
+
+impl ObjectiveConfig {
+    /// The control variate in effect (leave-one-out unless chosen).
+    pub fn control_variate(&self) -> ControlVariateKind {
+        self.control_variate.unwrap_or(ControlVariateKind::Loo)
+    }
+
+    /// Checks the divergence-specific settings against the rest of the run.
+    fn validate_divergence(&self, config: &TrainConfig) -> Result<()> {
+        if !self.kind.is_divergence() {
+            return match self.control_variate {
+                Some(cv) => Err(Error::config(
+                    "cv",
+                    format!("{cv:?}").to_lowercase(),
+                    format!(
+                        "control variates apply to divergence objectives (rkl, fkl, renyi, tsallis), not {}",
+                        self.kind
+                    ),
+                )),
+                None => Ok(()),
+            };
+        }
+        if config.exploration.epsilon != 0.0 || config.exploration.temperature != 1.0 {
+            return Err(Error::config(
+                "epsilon/temperature",
+                format!("{}/{}", config.exploration.epsilon, config.exploration.temperature),
+                format!(
+                    "{} is a score-function estimator and needs exactly on-policy batches (epsilon 0, temperature 1)",
+                    self.kind
+                ),
+            ));
+        }
+        if config.replay.capacity != 0 {
+            return Err(Error::config(
+                "replay",
+                config.replay.capacity,
+                format!("{} needs exactly on-policy batches; disable the replay buffer", self.kind),
+            ));
+        }
+        let cv = self.control_variate();
+        if matches!(cv, ControlVariateKind::OptScalar | ControlVariateKind::OptVector) {
+            return Err(Error::config(
+                "cv",
+                "opt-scalar/opt-vector",
+                "the optimal control variates exist as library estimators (objective::divergence) but are not wired into the trainer yet; use loo, logz, learned or none",
+            ));
+        }
+        if matches!(self.kind, ObjectiveKind::Renyi | ObjectiveKind::Tsallis) {
+            if self.alpha == 0.0 || self.alpha == 1.0 || !self.alpha.is_finite() {
+                return Err(Error::config(
+                    "alpha",
+                    self.alpha,
+                    "alpha must be finite and not 0 or 1 (the limits are the KL divergences: use rkl or fkl)",
+                ));
+            }
+            if matches!(cv, ControlVariateKind::Learned | ControlVariateKind::Logz) {
+                return Err(Error::config(
+                    "cv",
+                    format!("{cv:?}").to_lowercase(),
+                    format!("{} supports the none and loo control variates", self.kind),
+                ));
+            }
+        }
+        if self.kind == ObjectiveKind::Fkl && matches!(cv, ControlVariateKind::Learned | ControlVariateKind::Logz) {
+            return Err(Error::config(
+                "cv",
+                format!("{cv:?}").to_lowercase(),
+                "fkl supports the none and loo control variates",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +393,7 @@ impl TrainConfig {
         if self.objective.kind == ObjectiveKind::Fm && self.policy.backward != crate::policy::BackwardPolicy::Uniform {
             return Err(Error::config("pb", "learned", "flow matching has no backward policy; use the uniform one"));
         }
+        self.objective.validate_divergence(self)?;
         if self.eval.samples == 0 || self.eval.backward_samples == 0 {
             return Err(Error::config("eval.samples", self.eval.samples, "evaluation sample counts must be positive"));
         }

@@ -9,7 +9,9 @@ mod metrics;
 mod trainer;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, Sidecar, read_sidecar, sidecar_path};
-pub use config::{EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig};
+pub use config::{
+    ControlVariateKind, EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig,
+};
 pub use fit::{RunOptions, RunSummary};
 pub use metrics::MetricsWriter;
 pub use trainer::{StepStats, Trainer};

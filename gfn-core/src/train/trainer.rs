@@ -9,8 +9,9 @@ use super::flow_step::flow_matching_step;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::objective::{
-    ContrastiveBalance, DetailedBalance, FlowMatching, ModifiedDetailedBalance, Objective, Pairing, Requirements,
-    SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
+    ContrastiveBalance, ControlVariate, DetailedBalance, FlowMatching, ForwardKl, ModifiedDetailedBalance, Objective,
+    Pairing, Renyi, Requirements, ReverseKl, Sampling, SubTrajectoryBalance, TermGrads, TrajectoryBalance, Tsallis,
+    VarGrad,
 };
 use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache};
@@ -28,11 +29,20 @@ pub(super) enum Loss {
     Balance(Box<dyn Objective>),
     /// Flow matching over edge log-flows.
     Flow(FlowMatching),
+    /// Tsallis-α, rebuilt every step around a running reference `log Z` (the previous batch's
+    /// mean `log w`), which fixes the scale of its weights without making it batch-normalised.
+    Tsallis {
+        /// The order α.
+        alpha: f64,
+        /// The baseline.
+        control_variate: ControlVariate,
+    },
 }
 
 impl Loss {
     fn build(config: &ObjectiveConfig) -> Result<Self> {
         let residual = config.residual;
+        let cv = config.control_variate().control_variate();
         let balance: Box<dyn Objective> = match config.kind {
             ObjectiveKind::Tb => Box::new(TrajectoryBalance::new(residual)),
             ObjectiveKind::Db => Box::new(DetailedBalance::new(residual)),
@@ -42,6 +52,13 @@ impl Loss {
             ObjectiveKind::Cb => Box::new(ContrastiveBalance::new(Pairing::Halves, residual)),
             ObjectiveKind::Cbf => Box::new(ContrastiveBalance::new(Pairing::AllPairs, residual)),
             ObjectiveKind::Fm => return Ok(Loss::Flow(FlowMatching::new(residual))),
+            ObjectiveKind::Rkl => Box::new(ReverseKl::new(cv)?),
+            ObjectiveKind::Fkl => Box::new(ForwardKl::new(Sampling::OnPolicy, cv)?),
+            ObjectiveKind::Renyi => Box::new(Renyi::new(config.alpha, cv)?),
+            ObjectiveKind::Tsallis => {
+                Tsallis::new(config.alpha, 0.0, cv)?;
+                return Ok(Loss::Tsallis { alpha: config.alpha, control_variate: cv });
+            }
         };
         Ok(Loss::Balance(balance))
     }
@@ -50,6 +67,9 @@ impl Loss {
         match self {
             Loss::Balance(o) => o.requirements(),
             Loss::Flow(_) => Requirements::default(),
+            Loss::Tsallis { alpha, control_variate } => {
+                Tsallis { alpha: *alpha, log_z_ref: 0.0, control_variate: *control_variate }.requirements()
+            }
         }
     }
 }
@@ -260,7 +280,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
 
         self.policy.zero_grad()?;
         let (loss, log_w_mean) = match &self.loss {
-            Loss::Balance(_) => self.balance_step(&traj)?,
+            Loss::Balance(_) | Loss::Tsallis { .. } => self.balance_step(&traj)?,
             Loss::Flow(fm) => {
                 let fm = *fm;
                 flow_matching_step(&self.env, &mut self.policy, &fm, &traj, &mut self.cache, &mut self.parent_cache)?
@@ -314,11 +334,21 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// One step of an objective over trajectory log-terms; returns the loss and the batch mean of
     /// `log w`.
     fn balance_step(&mut self, traj: &Trajectories<E::State>) -> Result<(f64, f64)> {
-        let Loss::Balance(objective) = &self.loss else {
-            unreachable!("balance_step is only called for balance objectives")
-        };
         let output = self.policy.forward(&feature_matrix(traj), &mut self.cache)?;
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
+        let ratios = terms.log_ratio(traj);
+        let log_w_mean = traj.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).sum::<f64>() / traj.len() as f64;
+        let tsallis;
+        let objective: &dyn Objective = match &self.loss {
+            Loss::Balance(objective) => objective.as_ref(),
+            Loss::Tsallis { alpha, control_variate } => {
+                let previous = self.scalars.last_log_w_mean;
+                let reference = if previous.is_finite() { previous } else { log_w_mean };
+                tsallis = Tsallis::new(*alpha, reference, *control_variate)?;
+                &tsallis
+            }
+            Loss::Flow(_) => unreachable!("balance_step is only called for trajectory objectives"),
+        };
         if self.requirements.log_reward_state
             && let Some(t) = terms.log_reward_state.iter().position(|r| *r == f64::NEG_INFINITY)
         {
@@ -334,8 +364,6 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let separate = self.policy.config().backward == crate::policy::BackwardPolicy::Learned;
         let (d_trunk, d_back) = terms.logit_grads(traj, &self.grads, layout, separate, self.env.exit_action());
         self.policy.backward(&self.cache, &d_trunk, d_back.as_ref())?;
-        let ratios = terms.log_ratio(traj);
-        let log_w_mean = traj.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).sum::<f64>() / traj.len() as f64;
         Ok((loss, log_w_mean))
     }
 }
