@@ -3,22 +3,13 @@
 use rayon::prelude::*;
 
 use super::forward::Draw;
-use super::{MAX_TRAJECTORY_LENGTH, Record, Running, dead_end, feature_matrix, too_long};
+use super::{MAX_TRAJECTORY_LENGTH, Record, Running, Slot, dead_end, feature_matrix, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};
 use crate::policy::{Exploration, Policy};
-use crate::rng::Rng;
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
-
-struct Slot<S> {
-    running: Running<S>,
-    rng: Rng,
-    log_probs: Vec<f64>,
-    scratch: Vec<f64>,
-    index: usize,
-}
 
 /// Samples one trajectory ending at each of `terminals`, walking back to the source with `P_B`
 /// (uniform over parents, or the policy's learned backward logits).
@@ -47,13 +38,7 @@ pub fn sample_backward<E: Environment, B: Backend>(
         }
         log_rewards.push(env.checked_log_reward(x)?);
         running.push(exit);
-        active.push(Slot {
-            running,
-            rng: draw.rng(i),
-            log_probs: vec![0.0; actions],
-            scratch: vec![0.0; actions],
-            index: i,
-        });
+        active.push(Slot::new(running, draw.rng(i), i));
     }
     let mut done: Vec<Option<Record<E::State>>> = (0..terminals.len()).map(|_| None).collect();
     // Trajectories already at the source are complete.

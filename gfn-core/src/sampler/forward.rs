@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{MAX_TRAJECTORY_LENGTH, Running, dead_end, feature_matrix, too_long};
+use super::{MAX_TRAJECTORY_LENGTH, Running, Slot, dead_end, feature_matrix, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};
@@ -30,15 +30,6 @@ impl Draw {
     }
 }
 
-/// Per-trajectory sampling state.
-struct Slot<S> {
-    running: Running<S>,
-    rng: Rng,
-    log_probs: Vec<f64>,
-    scratch: Vec<f64>,
-    index: usize,
-}
-
 /// Samples `n` complete trajectories from the source with the forward policy under
 /// `exploration`, drawing from the streams named by `draw`.
 ///
@@ -53,15 +44,8 @@ pub fn sample_forward<E: Environment, B: Backend>(
 ) -> Result<Trajectories<E::State>> {
     let actions = env.action_count();
     let exit = env.exit_action();
-    let mut active: Vec<Slot<E::State>> = (0..n)
-        .map(|i| Slot {
-            running: Running::new(env, env.source()),
-            rng: draw.rng(i),
-            log_probs: vec![0.0; actions],
-            scratch: vec![0.0; actions],
-            index: i,
-        })
-        .collect();
+    let mut active: Vec<Slot<E::State>> =
+        (0..n).map(|i| Slot::new(Running::new(env, env.source()), draw.rng(i), i)).collect();
     let mut done: Vec<Option<(super::Record<E::State>, f64)>> = (0..n).map(|_| None).collect();
     let mut length = 0;
     while !active.is_empty() {

@@ -80,6 +80,23 @@ impl<S: Clone> Running<S> {
     }
 }
 
+/// A running trajectory with its random stream, scratch buffers and batch index.
+#[derive(Debug)]
+struct Slot<S> {
+    running: Running<S>,
+    rng: crate::rng::Rng,
+    log_probs: Vec<f64>,
+    scratch: Vec<f64>,
+    index: usize,
+}
+
+impl<S> Slot<S> {
+    fn new(running: Running<S>, rng: crate::rng::Rng, index: usize) -> Self {
+        let actions = running.forward_mask.len();
+        Slot { running, rng, log_probs: vec![0.0; actions], scratch: vec![0.0; actions], index }
+    }
+}
+
 /// Copies the features of the given running trajectories into a `feature_dim × n` matrix.
 fn feature_matrix<'a, S: 'a>(
     feature_dim: usize,
