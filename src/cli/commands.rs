@@ -264,6 +264,8 @@ fn report(record: &EnvRecord, s: &RunSummary, objective: &str, seed: u64, args: 
             "modes_total": e.modes_total,
             "final_loss": s.final_loss,
             "ms_per_iter": s.ms_per_iter,
+            "train_s": s.train_s,
+            "elapsed_s": s.elapsed_s,
             "trajectories_per_s": s.trajectories_per_s,
             "threads": args.threads,
         });

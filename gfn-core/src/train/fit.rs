@@ -44,11 +44,13 @@ pub struct RunSummary {
     pub eval: Option<EvalReport>,
     /// Distinct modes found in training batches.
     pub modes_found: usize,
-    /// Wall-clock seconds spent in this call.
+    /// Wall-clock seconds spent in this call (training, evaluation, logging, checkpoints).
     pub elapsed_s: f64,
-    /// Milliseconds per iteration in this call.
+    /// Wall-clock seconds spent in training steps alone.
+    pub train_s: f64,
+    /// Milliseconds per training step in this call (evaluation and I/O excluded).
     pub ms_per_iter: f64,
-    /// Trajectories trained on per second in this call.
+    /// Trajectories trained on per second of training step.
     pub trajectories_per_s: f64,
 }
 
@@ -75,11 +77,14 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             bar
         });
         let started = Instant::now();
+        let mut train_s = 0.0;
         let mut trajectories = 0usize;
         let mut last_loss = f64::NAN;
         let mut last_eval = None;
         while self.iteration() < target {
+            let step_started = Instant::now();
             let stats = self.step()?;
+            train_s += step_started.elapsed().as_secs_f64();
             trajectories += stats.trajectories;
             let it = self.iteration();
             let every = self.config.eval.every;
@@ -145,8 +150,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             eval: last_eval,
             modes_found: self.modes_found(),
             elapsed_s: elapsed,
-            ms_per_iter: 1e3 * elapsed / done,
-            trajectories_per_s: trajectories as f64 / elapsed.max(1e-12),
+            train_s,
+            ms_per_iter: 1e3 * train_s / done,
+            trajectories_per_s: trajectories as f64 / train_s.max(1e-12),
         })
     }
 }
