@@ -7,73 +7,58 @@ pub mod __private {
     pub use crate::{Error, Result};
 
     /// Writes `mask[i] = allowed(action i)` for every index of the mask.
+    #[inline]
     pub fn fill_mask<E: ?Sized, A: Action<E>>(env: &E, mask: &mut [bool], mut allowed: impl FnMut(A) -> bool) {
         debug_assert_eq!(mask.len(), A::count(env), "mask length differs from the action count");
         A::for_each(env, |i, action| mask[i] = allowed(action));
     }
 
-    /// Decodes a forward action index, rejecting unknown indices, the exit action and actions
-    /// that `allowed` refuses, with an error naming the state.
-    pub fn forward_action<E: ?Sized, A: Action<E>, S: core::fmt::Debug>(
+    /// The error for a forward action index that the generated `step` refused: `action` is the
+    /// decoded action, `None` outside the action space. Off the hot path: only called on failure.
+    #[cold]
+    #[inline(never)]
+    pub fn forward_error<E: ?Sized, A: Action<E>, S: core::fmt::Debug>(
         env: &E,
         state: &S,
         index: usize,
-        allowed: impl FnOnce(A) -> bool,
-    ) -> Result<A> {
-        let action: A = decode(env, state, index)?;
-        if action.is_exit() {
-            return Err(invalid(state, index, "the exit action has no child state".into()));
-        }
-        if !allowed(action) {
-            return Err(invalid(state, index, format!("{action:?} is not allowed in this state")));
-        }
-        Ok(action)
+        action: Option<A>,
+    ) -> Error {
+        let reason = match action {
+            None => outside::<E, A>(env),
+            Some(action) if action.is_exit() => "the exit action has no child state".into(),
+            Some(action) => format!("{action:?} is not allowed in this state"),
+        };
+        invalid(state, index, reason)
     }
 
-    /// Decodes a backward action index, rejecting unknown indices, the exit action and actions
-    /// that cannot have led into `state`.
-    pub fn backward_action<E: ?Sized, A: Action<E>, S: core::fmt::Debug>(
+    /// The error for a backward action index that the generated `backward_step` refused: `action`
+    /// is the decoded action, `None` outside the action space. Only called on failure.
+    #[cold]
+    #[inline(never)]
+    pub fn backward_error<E: ?Sized, A: Action<E>, S: core::fmt::Debug>(
         env: &E,
         state: &S,
         index: usize,
-        can_revert: impl FnOnce(A) -> bool,
-    ) -> Result<A> {
-        let action: A = decode(env, state, index)?;
-        if action.is_exit() {
-            return Err(invalid(state, index, "the exit action is never a backward action".into()));
-        }
-        if !can_revert(action) {
-            return Err(invalid(state, index, format!("{action:?} cannot have led into this state")));
-        }
-        Ok(action)
+        action: Option<A>,
+    ) -> Error {
+        let reason = match action {
+            None => outside::<E, A>(env),
+            Some(action) if action.is_exit() => "the exit action is never a backward action".into(),
+            Some(action) => format!("{action:?} cannot have led into this state"),
+        };
+        invalid(state, index, reason)
     }
 
-    fn decode<E: ?Sized, A: Action<E>, S: core::fmt::Debug>(env: &E, state: &S, index: usize) -> Result<A> {
-        A::from_index(index, env)
-            .ok_or_else(|| invalid(state, index, format!("outside the action space 0..{}", A::count(env))))
+    fn outside<E: ?Sized, A: Action<E>>(env: &E) -> String {
+        format!("outside the action space 0..{}", A::count(env))
     }
 
     fn invalid<S: core::fmt::Debug>(state: &S, action: usize, reason: String) -> Error {
         Error::InvalidAction { action, state: format!("{state:?}"), reason }
     }
 
-    /// Writes a one-hot encoding: `out[k] = 1` for `k = value - lo` when it lies in `0..out.len()`.
-    pub fn one_hot_into(out: &mut [f32], value: i128, lo: i128) {
-        let slot = value.checked_sub(lo).and_then(|k| usize::try_from(k).ok());
-        debug_assert!(slot.is_some_and(|k| k < out.len()), "value {value} outside its range");
-        if let Some(cell) = slot.and_then(|k| out.get_mut(k)) {
-            *cell = 1.0;
-        }
-    }
-
-    /// Writes a scalar encoding of `value` in `lo..lo + size`, mapped linearly onto `[0, 1]`.
-    pub fn scalar_into(out: &mut [f32], value: i128, lo: i128, size: usize) {
-        #[allow(clippy::cast_precision_loss, reason = "features are f32")]
-        let scaled = if size > 1 { (value - lo) as f32 / (size - 1) as f32 } else { 0.0 };
-        out[0] = scaled;
-    }
-
     /// Writes the low `out.len()` bits of `value`, bit `i` into `out[i]`.
+    #[inline]
     pub fn bits_into(out: &mut [f32], value: u128) {
         debug_assert!(out.len() <= 128, "at most 128 bits");
         for (i, cell) in out.iter_mut().enumerate() {

@@ -24,14 +24,34 @@ impl Bound {
             let size = usize::try_from(hi - lo + i128::from(self.inclusive)).unwrap_or(0);
             return quote!(#size);
         }
-        let (lo, hi, extra) = (&self.lo, &self.hi, i128::from(self.inclusive));
-        quote!(((#hi) as i128 - (#lo) as i128 + #extra) as usize)
+        let (hi, extra) = (&self.hi, usize::from(self.inclusive));
+        if int_literal(&self.lo) == Some(0) {
+            return quote!(((#hi) as usize).wrapping_add(#extra));
+        }
+        let lo = self.lo();
+        quote!(((#hi) as usize).wrapping_sub(#lo).wrapping_add(#extra))
     }
 
-    /// The lower bound, as an `i128` expression.
+    /// The lower bound, as a `usize` expression. Negative bounds wrap around (two's complement),
+    /// so `(value as usize).wrapping_sub(lo)` is the exact offset of an in-range `value` of any
+    /// integer type, with no 128-bit arithmetic at run time.
     pub(crate) fn lo(&self) -> TokenStream {
-        let lo = &self.lo;
-        quote!((#lo) as i128)
+        self.lo_as(&quote!(usize))
+    }
+
+    /// The lower bound cast (`as`, wrapping) to the integer type `ty`. A literal bound gets an
+    /// `i128` suffix: unsuffixed, `-2 as usize` would type the literal as `usize` and not compile.
+    pub(crate) fn lo_as(&self, ty: &TokenStream) -> TokenStream {
+        match int_literal(&self.lo) {
+            Some(value) => {
+                let value = proc_macro2::Literal::i128_suffixed(value);
+                quote!((#value as #ty))
+            }
+            None => {
+                let lo = &self.lo;
+                quote!(((#lo) as #ty))
+            }
+        }
     }
 }
 

@@ -212,7 +212,13 @@ fn steps_reject_bad_indices_without_touching_the_state() {
         }
         assert_eq!(s, before);
     }
-    assert!(env.backward_step(&mut s, 0).is_err(), "0 did not lead here");
+    for (action, reason) in [(0, "cannot have led"), (3, "never a backward"), (9, "outside the action space 0..4")] {
+        match env.backward_step(&mut s, action) {
+            Err(Error::InvalidAction { reason: r, .. }) => assert!(r.contains(reason), "{r}"),
+            other => panic!("expected an invalid action, got {other:?}"),
+        }
+        assert_eq!(s, before);
+    }
     env.backward_step(&mut s, 1).unwrap();
     assert_eq!(s, env.source());
     assert_eq!(env.parents(&before).unwrap(), vec![(1, env.source())]);

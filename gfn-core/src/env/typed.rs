@@ -29,10 +29,12 @@ pub trait Action<E: ?Sized>: Copy + Debug {
     /// Whether this is the exit action.
     fn is_exit(&self) -> bool;
     /// The flat index of the exit action.
+    #[inline]
     fn exit_index(env: &E) -> usize {
         Self::exit().index(env)
     }
     /// Calls `f(index, action)` for every action of `env`, in index order.
+    #[inline]
     fn for_each(env: &E, mut f: impl FnMut(usize, Self)) {
         for i in 0..Self::count(env) {
             if let Some(action) = Self::from_index(i, env) {
@@ -55,27 +57,33 @@ pub trait State<E: ?Sized> {
 }
 
 impl<E: ?Sized> State<E> for bool {
+    #[inline]
     fn feature_dim(_: &E) -> usize {
         1
     }
+    #[inline]
     fn encode_into(&self, _: &E, out: &mut [f32]) {
         out[0] = f32::from(u8::from(*self));
     }
 }
 
 impl<E: ?Sized> State<E> for f32 {
+    #[inline]
     fn feature_dim(_: &E) -> usize {
         1
     }
+    #[inline]
     fn encode_into(&self, _: &E, out: &mut [f32]) {
         out[0] = *self;
     }
 }
 
 impl<E: ?Sized> State<E> for f64 {
+    #[inline]
     fn feature_dim(_: &E) -> usize {
         1
     }
+    #[inline]
     fn encode_into(&self, _: &E, out: &mut [f32]) {
         // Features are f32 by design (DESIGN.md §5); the narrowing is intended.
         #[allow(clippy::cast_possible_truncation, reason = "features are f32")]
@@ -85,9 +93,11 @@ impl<E: ?Sized> State<E> for f64 {
 }
 
 impl<E: ?Sized, T: State<E>, const N: usize> State<E> for [T; N] {
+    #[inline]
     fn feature_dim(env: &E) -> usize {
         N * T::feature_dim(env)
     }
+    #[inline]
     fn encode_into(&self, env: &E, out: &mut [f32]) {
         let dim = T::feature_dim(env);
         for (item, chunk) in self.iter().zip(out.chunks_exact_mut(dim.max(1))) {

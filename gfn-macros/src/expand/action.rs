@@ -39,7 +39,7 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
                 Payload::Bool => quote!(usize::from(*#f)),
                 Payload::Range(bound) => {
                     let lo = bound.lo();
-                    quote!((*#f as i128 - #lo) as usize)
+                    quote!((*#f as usize).wrapping_sub(#lo))
                 }
             };
             quote!(__index = __index * #size + #digit;)
@@ -97,26 +97,32 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
             #[automatically_derived]
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::all)]
             impl #impl_generics #krate::__private::Action<#env> for #ty #where_clause {
+                #[inline]
                 fn count(env: &#env) -> usize {
                     0usize #(+ #sizes)*
                 }
+                #[inline]
                 fn index(&self, env: &#env) -> usize {
                     let __sizes: [usize; #n] = [#(#sizes),*];
                     match self { #(#index_arms)* }
                 }
+                #[inline]
                 fn from_index(index: usize, env: &#env) -> ::core::option::Option<Self> {
                     let __sizes: [usize; #n] = [#(#sizes),*];
                     let mut __rest = index;
                     #(#decoders)*
                     ::core::option::Option::None
                 }
+                #[inline]
                 fn exit() -> Self {
                     Self::#exit
                 }
+                #[inline]
                 fn for_each(env: &#env, mut f: impl FnMut(usize, Self)) {
                     let mut __index = 0usize;
                     #(#enumerators)*
                 }
+                #[inline]
                 fn is_exit(&self) -> bool {
                     ::core::matches!(self, Self::#exit)
                 }
@@ -155,19 +161,21 @@ fn variant_size(fields: &[(Member, &Type, Payload)]) -> TokenStream {
     quote!((1usize #(* #sizes)*))
 }
 
-/// `Self::V`, `Self::V(a, b)` or `Self::V { x: a, y: b }` with `value(i)` for field `i`.
 /// The value of payload field `i` from its digit `__d{i}`.
 fn digit_value(fields: &[(Member, &Type, Payload)], i: usize) -> TokenStream {
     let d = format_ident!("__d{i}");
     match &fields[i].2 {
         Payload::Bool => quote!(#d == 1),
+        // In the field's own type, wrapping: exact for every in-range value, whatever the sign.
         Payload::Range(bound) => {
-            let (lo, ty) = (bound.lo(), fields[i].1);
-            quote!((#lo + #d as i128) as #ty)
+            let ty = fields[i].1;
+            let lo = bound.lo_as(&quote!(#ty));
+            quote!(#lo.wrapping_add(#d as #ty))
         }
     }
 }
 
+/// `Self::V`, `Self::V(a, b)` or `Self::V { x: a, y: b }` with `value(i)` for field `i`.
 fn construct(
     ident: &Ident,
     style: &Fields,

@@ -4,7 +4,9 @@
 //! The impl block itself is kept unchanged (its methods stay callable inherent methods). The
 //! generated impl decodes action indices with the action's [`Action`] impl, builds masks by asking
 //! `allowed` / `can_revert` for each action (no allocation), and checks every index before calling
-//! `apply` / `revert`, so invalid input returns an error instead of reaching user code.
+//! `apply` / `revert`, so invalid input returns an error instead of reaching user code. The hot
+//! methods are `#[inline]`, so that a sampler in another crate inlines them; a step decodes the
+//! index once and asks `allowed` once, and only a refused step builds its error (out of line).
 //!
 //! [`Action`]: https://docs.rs/gfn-core/latest/gfn_core/env/trait.Action.html
 
@@ -89,43 +91,61 @@ fn expand(input: &EnvInput<'_>, plan: &EnvPlan, krate: &TokenStream) -> TokenStr
                 fn name(&self) -> ::std::string::String {
                     ::std::string::String::from(#name)
                 }
+                #[inline]
                 fn action_count(&self) -> usize {
                     #a::count(self)
                 }
+                #[inline]
                 fn exit_action(&self) -> usize {
                     #a::exit_index(self)
                 }
+                #[inline]
                 fn feature_dim(&self) -> usize {
                     <#state as #krate::__private::State<Self>>::feature_dim(self)
                 }
                 fn source(&self) -> #state {
                     #source
                 }
+                #[inline]
                 fn forward_mask(&self, state: &#state, mask: &mut [bool]) {
                     #krate::__private::fill_mask::<Self, #action>(self, mask, |action| #allowed);
                 }
+                #[inline]
                 fn backward_mask(&self, state: &#state, mask: &mut [bool]) {
                     #krate::__private::fill_mask::<Self, #action>(self, mask, |action| {
                         !#krate::__private::Action::<Self>::is_exit(&action) && #can_revert
                     });
                 }
+                #[inline]
                 fn step(&self, state: &mut #state, action: usize) -> #krate::__private::Result<()> {
-                    let action: #action = #krate::__private::forward_action(self, &*state, action, |action| {
-                        #allowed_ref
-                    })?;
-                    #apply;
-                    ::core::result::Result::Ok(())
+                    let __decoded: ::core::option::Option<#action> = #a::from_index(action, self);
+                    if let ::core::option::Option::Some(action) = __decoded {
+                        if !#krate::__private::Action::<Self>::is_exit(&action) && #allowed_ref {
+                            #apply;
+                            return ::core::result::Result::Ok(());
+                        }
+                    }
+                    ::core::result::Result::Err(
+                        #krate::__private::forward_error::<Self, #action, #state>(self, &*state, action, __decoded),
+                    )
                 }
+                #[inline]
                 fn backward_step(&self, state: &mut #state, action: usize) -> #krate::__private::Result<()> {
-                    let action: #action = #krate::__private::backward_action(self, &*state, action, |action| {
-                        #can_revert_ref
-                    })?;
-                    #revert;
-                    ::core::result::Result::Ok(())
+                    let __decoded: ::core::option::Option<#action> = #a::from_index(action, self);
+                    if let ::core::option::Option::Some(action) = __decoded {
+                        if !#krate::__private::Action::<Self>::is_exit(&action) && #can_revert_ref {
+                            #revert;
+                            return ::core::result::Result::Ok(());
+                        }
+                    }
+                    ::core::result::Result::Err(
+                        #krate::__private::backward_error::<Self, #action, #state>(self, &*state, action, __decoded),
+                    )
                 }
                 fn log_reward(&self, state: &#state) -> f64 {
                     #log_reward
                 }
+                #[inline]
                 fn encode(&self, state: &#state, out: &mut [f32]) {
                     <#state as #krate::__private::State<Self>>::encode_into(state, self, out);
                 }

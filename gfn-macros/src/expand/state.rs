@@ -32,11 +32,13 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     let dims = plan.fields.iter().map(|(_, enc)| g.dim(enc));
     let blocks = plan.fields.iter().map(|(member, enc)| {
         let dim = g.dim(enc);
-        let body = g.encode(enc, &quote!(__value), &quote!(__out), 0);
+        let mut hoisted = Vec::new();
+        let body = g.encode(enc, &quote!(__value), &quote!(0usize), &quote!(__dim), 0, &mut hoisted);
         quote! {
             {
                 let __dim: usize = #dim;
                 let __out: &mut [f32] = &mut out[__at..__at + __dim];
+                #(#hoisted)*
                 let __value = &self.#member;
                 #body
                 __at += __dim;
@@ -49,9 +51,11 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
             #[automatically_derived]
             #[allow(unused_variables, unused_assignments, unused_mut, clippy::all)]
             impl #impl_generics #krate::__private::State<#env> for #ty #where_clause {
+                #[inline]
                 fn feature_dim(env: &#env) -> usize {
                     0usize #(+ #dims)*
                 }
+                #[inline]
                 fn encode_into(&self, env: &#env, out: &mut [f32]) {
                     let mut __at = 0usize;
                     #(#blocks)*
@@ -114,36 +118,75 @@ impl Gen<'_> {
         }
     }
 
-    /// Statements encoding the value `value` (a reference) into the slice `out`.
-    fn encode(&self, enc: &Enc, value: &TokenStream, out: &TokenStream, depth: usize) -> TokenStream {
+    /// Statements encoding the value `value` (a reference) into `__out[offset..offset + width]`
+    /// (`__out` is the field's slice, `width` a variable holding [`Gen::dim`] of `enc`).
+    /// Loop-invariant values (bounds, element widths) go into `hoisted`, evaluated once per field;
+    /// leaves index `__out` directly instead of slicing it per element.
+    fn encode(
+        &self,
+        enc: &Enc,
+        value: &TokenStream,
+        offset: &TokenStream,
+        width: &TokenStream,
+        depth: usize,
+        hoisted: &mut Vec<TokenStream>,
+    ) -> TokenStream {
         let (krate, env) = (self.krate, self.env);
+        let slice = quote!(&mut __out[#offset..#offset + #width]);
         match enc {
             Enc::OneHot(bound) => {
-                let lo = bound.lo();
-                quote!(#krate::__private::one_hot_into(#out, *#value as i128, #lo);)
+                let lo = format_ident!("__lo{}", depth);
+                let lo_value = bound.lo();
+                hoisted.push(quote!(let #lo: usize = #lo_value;));
+                quote! {
+                    let __slot = (*#value as usize).wrapping_sub(#lo);
+                    ::core::debug_assert!(__slot < #width, "a one-hot value lies outside its range");
+                    if __slot < #width {
+                        __out[#offset + __slot] = 1.0;
+                    }
+                }
             }
             Enc::Scalar(bound) => {
-                let (lo, size) = (bound.lo(), bound.size());
-                quote!(#krate::__private::scalar_into(#out, *#value as i128, #lo, #size);)
+                let (lo, lo_value) = (format_ident!("__lo{}", depth), bound.lo_as(&quote!(i64)));
+                let (scale, size) = (format_ident!("__scale{}", depth), bound.size());
+                // `i64` keeps values below the range negative, as the formula does.
+                hoisted.push(quote! {
+                    let #lo: i64 = #lo_value;
+                    let #scale: usize = (#size).saturating_sub(1);
+                });
+                quote! {
+                    __out[#offset] = if #scale > 0 {
+                        (*#value as i64).wrapping_sub(#lo) as f32 / #scale as f32
+                    } else {
+                        0.0
+                    };
+                }
             }
-            Enc::Bits(_) => quote!(#krate::__private::bits_into(#out, *#value as u128);),
+            Enc::Bits(_) => quote!(#krate::__private::bits_into(#slice, *#value as u128);),
             Enc::Array(_, inner) | Enc::Vec(_, inner) => {
                 let item = format_ident!("__item{}", depth);
                 let position = format_ident!("__position{}", depth);
-                let width = format_ident!("__width{}", depth);
+                let inner_width = format_ident!("__width{}", depth);
+                let inner_offset = format_ident!("__offset{}", depth);
                 let dim = self.dim(inner);
-                // Direct slicing (no `chunks_mut`): no division or chunk iterator per element.
-                let slot = quote!(&mut (#out)[#position * #width..(#position + 1) * #width]);
-                let body = self.encode(inner, &quote!(#item), &slot, depth + 1);
+                hoisted.push(quote!(let #inner_width: usize = #dim;));
+                let body = self.encode(
+                    inner,
+                    &quote!(#item),
+                    &quote!(#inner_offset),
+                    &quote!(#inner_width),
+                    depth + 1,
+                    hoisted,
+                );
                 quote! {
-                    let #width: usize = #dim;
                     for (#position, #item) in #value.iter().enumerate() {
+                        let #inner_offset = #offset + #position * #inner_width;
                         #body
                     }
                 }
             }
             Enc::Nested(ty) => quote_spanned! {ty.span()=>
-                <#ty as #krate::__private::State<#env>>::encode_into(#value, env, #out);
+                <#ty as #krate::__private::State<#env>>::encode_into(#value, env, #slice);
             },
         }
     }
