@@ -120,6 +120,8 @@ fn bad_inputs_are_errors_not_panics() {
     fails_with(&["train", "hypergrid", "--objective", "rkl", "--replay", "10"], &["replay"]);
     fails_with(&["train", "hypergrid", "--objective", "tb", "--cv", "loo"], &["cv", "divergence"]);
     fails_with(&["train", "hypergrid", "--objective", "rkl", "--cv", "bogus"], &["bogus", "loo"]);
+    fails_with(&["train", "hypergrid", "--objective", "akl", "--alpha", "1.5"], &["alpha", "[0, 1]"]);
+    fails_with(&["train", "bitseq", "--objective", "atb", "--iterations", "1"], &["exact target samples"]);
     fails_with(&["eval", "--checkpoint", "/nonexistent/ckpt.safetensors"], &["/nonexistent/ckpt.safetensors"]);
     let dir = temp("config");
     let cfg = dir.join("bad.toml");

@@ -66,3 +66,40 @@ fn trajectory_balance_on_4d_grid() {
     assert!((eval.log_z_exact.expect("exact log Z") - log_z_exact).abs() < 1e-9);
     assert!(l1 < 0.2, "exact L1 {l1} >= 0.2");
 }
+
+/// α-KL and α-TB train on forward trajectories plus backward trajectories from exact target samples.
+/// α-KL's forward-KL half is a maximum-likelihood score estimator whose variance shrinks as 1/B:
+/// at batch 16 it plateaus at exact L1 ≈ 0.08–0.10 (seeds 1–3, 8,000 iterations), at batch 64 it
+/// reaches ≈ 0.035, so it is tested at batch 64 (Zimmermann et al. train it at 128–256).
+#[test]
+fn alpha_mixtures_converge_with_exact_target_samples() {
+    for (kind, batch_size) in [(ObjectiveKind::Akl, 64), (ObjectiveKind::Atb, 16)] {
+        let env = grid(2, 8, 0.01);
+        let evaluator = std::sync::Arc::new(ExactEvaluator::new(&env).expect("enumerable"));
+        let config = TrainConfig {
+            seed: 1,
+            iterations: 3000,
+            batch_size,
+            objective: ObjectiveConfig { kind, ..ObjectiveConfig::default() },
+            policy: PolicyConfig { hidden: vec![64, 64], ..PolicyConfig::default() },
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(env, config).expect("valid config");
+        trainer.set_target_sampler(evaluator.clone());
+        let summary = trainer.fit(Some(evaluator.as_ref()), &RunOptions::default()).expect("training runs");
+        let l1 = summary.eval.and_then(|e| e.l1).expect("exact l1");
+        eprintln!("{kind}: exact L1 {l1:.4}");
+        assert!(l1 < 0.1, "{kind}: exact L1 {l1} >= 0.1");
+    }
+}
+
+#[test]
+fn alpha_mixtures_without_target_samples_are_errors() {
+    let config = TrainConfig {
+        objective: ObjectiveConfig { kind: ObjectiveKind::Akl, ..ObjectiveConfig::default() },
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(grid(2, 4, 0.1), config).expect("valid config");
+    let err = trainer.step().expect_err("no target sampler");
+    assert!(err.to_string().contains("set_target_sampler"), "{err}");
+}

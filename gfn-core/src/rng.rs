@@ -27,6 +27,8 @@ pub enum Purpose {
     Eval = 5,
     /// Anything user code needs (simulated data sets, mode sets).
     User = 6,
+    /// Draws of target samples `x ~ R/Z` (objectives that train on them).
+    Target = 7,
 }
 
 /// SplitMix64 finaliser: a bijective mixer with good avalanche.

@@ -99,7 +99,8 @@ pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) env_args: EnvArgs,
     /// Objective: tb, db, moddb, subtb, fm, vargrad, cb (half-batch pairs), cbf (all pairs), or a
-    /// divergence: rkl, fkl, renyi, tsallis.
+    /// divergence: rkl, fkl, renyi, tsallis, akl, atb (the last two also train on backward
+    /// trajectories from exact target samples, so the environment must enumerate).
     #[arg(long)]
     pub(crate) objective: Option<String>,
     /// Training iterations.
@@ -129,7 +130,7 @@ pub(crate) struct TrainArgs {
     /// SubTB lambda.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) lambda: Option<f64>,
-    /// Order α of renyi and tsallis (not 0 or 1).
+    /// Order α of renyi and tsallis (not 0 or 1); backward ratio of akl and atb (in [0, 1]).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) alpha: Option<f64>,
     /// Control variate of a divergence objective: none, learned, loo (default), logz.

@@ -219,6 +219,17 @@ impl EnvJob for TrainJob<'_> {
             }
             None => Trainer::new(env, self.config.clone())?,
         };
+        if self.config.objective.kind.needs_targets() {
+            // α-KL / α-TB train on backward trajectories from exact target samples.
+            let exact = ExactEvaluator::with_limit(trainer.env(), AUTO_EXACT_LIMIT).map_err(|e| match e {
+                Error::TooManyStates { limit } => CliError::Usage(format!(
+                    "--objective {} needs exact target samples, but the environment has more than {limit} states",
+                    self.config.objective.kind
+                )),
+                other => other.into(),
+            })?;
+            trainer.set_target_sampler(std::sync::Arc::new(exact));
+        }
         let options = RunOptions {
             metrics_out: self.args.metrics_out.clone(),
             append_metrics: resumed,

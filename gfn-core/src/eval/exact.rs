@@ -10,6 +10,13 @@ use crate::policy::Policy;
 use crate::policy::categorical::masked_log_softmax_into;
 use crate::{Error, Result};
 
+/// A source of exact target samples `x ~ R(x)/Z`, for objectives that train on backward
+/// trajectories from the target (α-KL, α-TB).
+pub trait TargetSampler<S>: Send + Sync + std::fmt::Debug {
+    /// Draws `n` terminal objects from the normalised reward.
+    fn sample_targets(&self, n: usize, rng: &mut crate::rng::Rng) -> Vec<S>;
+}
+
 /// States evaluated per batched forward pass.
 const CHUNK: usize = 4096;
 
@@ -180,5 +187,26 @@ impl<S> ExactEvaluator<S> {
     fn modes_total(&self) -> usize {
         let threshold = self.max_reward_threshold();
         self.log_rewards.iter().filter(|r| **r >= threshold).count()
+    }
+}
+
+impl<S: Clone + Send + Sync + std::fmt::Debug> TargetSampler<S> for ExactEvaluator<S> {
+    /// Inverse-CDF draws from the enumerated target distribution.
+    fn sample_targets(&self, n: usize, rng: &mut crate::rng::Rng) -> Vec<S> {
+        use rand::Rng as _;
+        (0..n)
+            .map(|_| {
+                let mut u = rng.random::<f64>();
+                let mut pick = self.terminals.len() - 1;
+                for (k, p) in self.target.iter().enumerate() {
+                    if u < *p {
+                        pick = k;
+                        break;
+                    }
+                    u -= p;
+                }
+                self.graph.states[self.terminals[pick]].clone()
+            })
+            .collect()
     }
 }

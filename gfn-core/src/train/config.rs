@@ -37,11 +37,17 @@ pub enum ObjectiveKind {
     Renyi,
     /// Tsallis-α divergence (on-policy).
     Tsallis,
+    /// α-KL: `(1−α)` reverse KL on forward trajectories + `α` forward KL on backward trajectories
+    /// from target samples.
+    Akl,
+    /// α-TB: trajectory balance on forward trajectories (weight `1−α`) and on backward
+    /// trajectories from target samples (weight `α`).
+    Atb,
 }
 
 impl ObjectiveKind {
     /// Every kind, in CLI order.
-    pub const ALL: [ObjectiveKind; 12] = [
+    pub const ALL: [ObjectiveKind; 14] = [
         ObjectiveKind::Tb,
         ObjectiveKind::Db,
         ObjectiveKind::Moddb,
@@ -54,6 +60,8 @@ impl ObjectiveKind {
         ObjectiveKind::Fkl,
         ObjectiveKind::Renyi,
         ObjectiveKind::Tsallis,
+        ObjectiveKind::Akl,
+        ObjectiveKind::Atb,
     ];
 
     /// The CLI name.
@@ -71,12 +79,27 @@ impl ObjectiveKind {
             ObjectiveKind::Fkl => "fkl",
             ObjectiveKind::Renyi => "renyi",
             ObjectiveKind::Tsallis => "tsallis",
+            ObjectiveKind::Akl => "akl",
+            ObjectiveKind::Atb => "atb",
         }
     }
 
     /// Whether this is a divergence objective (score-function estimator on on-policy batches).
     pub fn is_divergence(self) -> bool {
-        matches!(self, ObjectiveKind::Rkl | ObjectiveKind::Fkl | ObjectiveKind::Renyi | ObjectiveKind::Tsallis)
+        matches!(
+            self,
+            ObjectiveKind::Rkl
+                | ObjectiveKind::Fkl
+                | ObjectiveKind::Renyi
+                | ObjectiveKind::Tsallis
+                | ObjectiveKind::Akl
+                | ObjectiveKind::Atb
+        )
+    }
+
+    /// Whether each batch also needs backward trajectories from target samples `x ~ R/Z`.
+    pub fn needs_targets(self) -> bool {
+        matches!(self, ObjectiveKind::Akl | ObjectiveKind::Atb)
     }
 }
 
@@ -238,6 +261,20 @@ impl ObjectiveConfig {
                     format!("{} supports the none and loo control variates", self.kind),
                 ));
             }
+        }
+        if self.kind.needs_targets() && !(0.0..=1.0).contains(&self.alpha) {
+            return Err(Error::config(
+                "alpha",
+                self.alpha,
+                format!("the backward ratio of {} must be in [0, 1]", self.kind),
+            ));
+        }
+        if self.kind == ObjectiveKind::Atb && self.control_variate.is_some() {
+            return Err(Error::config(
+                "cv",
+                format!("{cv:?}").to_lowercase(),
+                "atb uses log Z as its baseline; no --cv",
+            ));
         }
         if self.kind == ObjectiveKind::Fkl && matches!(cv, ControlVariateKind::Learned | ControlVariateKind::Logz) {
             return Err(Error::config(

@@ -1,6 +1,7 @@
 //! The trainer: one training step at a time.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -8,10 +9,11 @@ use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
 use super::flow_step::flow_matching_step;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
+use crate::eval::TargetSampler;
 use crate::objective::{
-    ContrastiveBalance, ControlVariate, DetailedBalance, FlowMatching, ForwardKl, ModifiedDetailedBalance, Objective,
-    Pairing, Renyi, Requirements, ReverseKl, Sampling, SubTrajectoryBalance, TermGrads, TrajectoryBalance, Tsallis,
-    VarGrad,
+    AlphaKl, AlphaTb, ContrastiveBalance, ControlVariate, DetailedBalance, FlowMatching, ForwardKl,
+    ModifiedDetailedBalance, Objective, Pairing, Renyi, Requirements, ReverseKl, Sampling, SubTrajectoryBalance,
+    TermGrads, TrajectoryBalance, Tsallis, VarGrad,
 };
 use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache};
@@ -55,6 +57,8 @@ impl Loss {
             ObjectiveKind::Rkl => Box::new(ReverseKl::new(cv)?),
             ObjectiveKind::Fkl => Box::new(ForwardKl::new(Sampling::OnPolicy, cv)?),
             ObjectiveKind::Renyi => Box::new(Renyi::new(config.alpha, cv)?),
+            ObjectiveKind::Akl => Box::new(AlphaKl::new(config.alpha, cv)?),
+            ObjectiveKind::Atb => Box::new(AlphaTb::new(config.alpha)?),
             ObjectiveKind::Tsallis => {
                 Tsallis::new(config.alpha, 0.0, cv)?;
                 return Ok(Loss::Tsallis { alpha: config.alpha, control_variate: cv });
@@ -127,6 +131,7 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     grads: TermGrads,
     mode_threshold: Option<f64>,
     mode_set: HashSet<E::State>,
+    target: Option<Arc<dyn TargetSampler<E::State>>>,
 }
 
 impl<E: Environment> Trainer<E, Cpu> {
@@ -177,6 +182,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             grads: TermGrads::default(),
             mode_threshold: None,
             mode_set: HashSet::new(),
+            target: None,
         })
     }
 
@@ -203,6 +209,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Iterations completed.
     pub fn iteration(&self) -> u64 {
         self.scalars.iteration
+    }
+
+    /// Sets the source of target samples `x ~ R/Z` that α-KL and α-TB train on (e.g. an
+    /// [`ExactEvaluator`](crate::eval::ExactEvaluator) of an enumerable environment).
+    pub fn set_target_sampler(&mut self, sampler: Arc<dyn TargetSampler<E::State>>) {
+        self.target = Some(sampler);
     }
 
     /// Terminal objects with log-reward at or above `threshold` count as modes from now on.
@@ -274,6 +286,19 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 Draw { seed, purpose: Purpose::Backward, round: it },
             )?;
             traj.append(replayed);
+        }
+        if self.config.objective.kind.needs_targets() {
+            let sampler = self.target.as_ref().ok_or_else(|| {
+                Error::config(
+                    "objective",
+                    self.config.objective.kind,
+                    "trains on backward trajectories from target samples: call Trainer::set_target_sampler",
+                )
+            })?;
+            let mut rng = stream(seed, Purpose::Target, &[it]);
+            let targets = sampler.sample_targets(self.config.batch_size, &mut rng);
+            let draw = Draw { seed, purpose: Purpose::Backward, round: it };
+            traj.append(sample_backward(&self.env, &self.policy, &targets, draw)?);
         }
         self.record_modes(&traj, &fresh);
         self.scalars.replay.extend(fresh);
