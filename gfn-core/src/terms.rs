@@ -115,9 +115,12 @@ impl StepTerms {
         }
     }
 
-    /// Per-trajectory `Σ log P_F − Σ log P_B`.
-    pub fn log_ratio(&self, traj: &Trajectories<impl Sized>) -> Vec<f64> {
-        (0..traj.len()).map(|i| traj.steps(i).map(|t| self.log_pf[t] - self.log_pb[t]).sum()).collect()
+    /// Per-trajectory `log w = log R(x) + Σ log P_B − Σ log P_F` (its mean is an ELBO of `log Z`
+    /// on-policy).
+    pub fn log_weights(&self, traj: &Trajectories<impl Sized>) -> Vec<f64> {
+        (0..traj.len())
+            .map(|i| traj.log_reward[i] - traj.steps(i).map(|t| self.log_pf[t] - self.log_pb[t]).sum::<f64>())
+            .collect()
     }
 
     /// Turns objective coefficients into logit gradients: the trunk gradient (trunk layout) and,

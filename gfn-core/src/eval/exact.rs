@@ -7,7 +7,7 @@ use super::{EvalReport, Evaluate};
 use crate::backend::Backend;
 use crate::env::{Enumerable, Environment, EnvironmentExt, StateGraph};
 use crate::policy::Policy;
-use crate::policy::categorical::masked_log_softmax_into;
+use crate::policy::categorical::{backward_log_probs_into, masked_log_softmax_into};
 use crate::{Error, Result};
 
 /// A source of exact target samples `x ~ R(x)/Z`, for objectives that train on backward
@@ -107,17 +107,7 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> ExactEvaluator<S> {
                 masked_log_softmax_into(out.forward_logits(j), &mask, &mut log_pf[i * a..(i + 1) * a]);
                 mask.fill(false);
                 env.backward_mask(s, &mut mask);
-                match out.backward_logits(j) {
-                    Some(logits) => {
-                        masked_log_softmax_into(logits, &mask, &mut log_pb[i * a..(i + 1) * a]);
-                    }
-                    None => {
-                        let k = mask.iter().filter(|m| **m).count() as f64;
-                        for (lp, &m) in log_pb[i * a..(i + 1) * a].iter_mut().zip(&mask) {
-                            *lp = if m { -k.ln() } else { f64::NEG_INFINITY };
-                        }
-                    }
-                }
+                backward_log_probs_into(out.backward_logits(j), &mask, &mut log_pb[i * a..(i + 1) * a]);
             }
         }
         let mut flow = vec![0.0f64; n];

@@ -46,23 +46,22 @@ impl MonteCarloEvaluator {
     }
 }
 
-/// `Σ log P_F − Σ log P_B` per trajectory under `policy`.
-fn log_ratios<E: Environment, B: Backend>(
+/// `log w = log R + Σ log P_B − Σ log P_F` per trajectory under `policy`.
+fn log_weights<E: Environment, B: Backend>(
     env: &E,
     policy: &Policy<B>,
     traj: &Trajectories<E::State>,
 ) -> Result<Vec<f64>> {
     let output = policy.infer(&feature_matrix(traj))?;
     let terms = StepTerms::compute(env, traj, &output, &Requirements::default())?;
-    Ok(terms.log_ratio(traj))
+    Ok(terms.log_weights(traj))
 }
 
 impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
     fn evaluate(&self, env: &E, policy: &Policy<B>, round: u64) -> Result<EvalReport> {
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round };
         let forward = sample_forward(env, policy, self.samples, Exploration::default(), draw)?;
-        let ratios = log_ratios(env, policy, &forward)?;
-        let log_w: Vec<f64> = forward.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).collect();
+        let log_w = log_weights(env, policy, &forward)?;
         let n = log_w.len() as f64;
         let log_z = logsumexp(&log_w) - n.ln();
         let elbo = log_w.iter().sum::<f64>() / n;
@@ -72,7 +71,9 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
             (0..forward.len()).flat_map(|i| std::iter::repeat_n(forward.terminal(i).clone(), k)).collect();
         let back_draw = Draw { seed: self.seed, purpose: Purpose::Backward, round: round ^ (1 << 63) };
         let backward = sample_backward(env, policy, &terminals, back_draw)?;
-        let back_ratios = log_ratios(env, policy, &backward)?;
+        // `log P_F(τ) − log P_B(τ|x) = log R(x) − log w(τ)` for each backward trajectory.
+        let back_ratios: Vec<f64> =
+            backward.log_reward.iter().zip(log_weights(env, policy, &backward)?).map(|(r, w)| r - w).collect();
         let mut total = 0.0;
         for (i, chunk) in back_ratios.chunks(k).enumerate() {
             let log_pt = logsumexp(chunk) - (k as f64).ln();

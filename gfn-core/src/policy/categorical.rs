@@ -32,6 +32,22 @@ pub fn masked_log_softmax_into(logits: &[f32], mask: &[bool], log_probs: &mut [f
     true
 }
 
+/// Writes `log P_B` over the backward `mask`: the masked log-softmax of learned backward `logits`,
+/// or, without logits, the uniform distribution over the allowed (parent) actions.
+pub fn backward_log_probs_into(logits: Option<&[f32]>, mask: &[bool], log_probs: &mut [f64]) {
+    match logits {
+        Some(logits) => {
+            masked_log_softmax_into(logits, mask, log_probs);
+        }
+        None => {
+            let log_uniform = -(mask.iter().filter(|m| **m).count() as f64).ln();
+            for (lp, &m) in log_probs.iter_mut().zip(mask) {
+                *lp = if m { log_uniform } else { f64::NEG_INFINITY };
+            }
+        }
+    }
+}
+
 /// How actions are drawn during sampling: the policy tempered by `temperature`, mixed with the
 /// uniform distribution over allowed actions with weight `epsilon`.
 #[derive(Debug, Clone, Copy, PartialEq)]

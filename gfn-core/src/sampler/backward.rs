@@ -6,7 +6,7 @@ use super::forward::Draw;
 use super::{MAX_TRAJECTORY_LENGTH, Record, Running, Slot, dead_end, feature_matrix, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
-use crate::policy::categorical::{masked_log_softmax_into, sample_action};
+use crate::policy::categorical::{backward_log_probs_into, sample_action};
 use crate::policy::{Exploration, Policy};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
@@ -67,17 +67,8 @@ pub fn sample_backward<E: Environment, B: Backend>(
         };
         let retreat = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<()> {
             let r = &mut slot.running;
-            match output.as_ref().and_then(|o| o.backward_logits(j)) {
-                Some(logits) => {
-                    masked_log_softmax_into(logits, &r.backward_mask, &mut slot.log_probs);
-                }
-                None => {
-                    let k = r.backward_mask.iter().filter(|m| **m).count() as f64;
-                    for (lp, &m) in slot.log_probs.iter_mut().zip(&r.backward_mask) {
-                        *lp = if m { -k.ln() } else { f64::NEG_INFINITY };
-                    }
-                }
-            }
+            let logits = output.as_ref().and_then(|o| o.backward_logits(j));
+            backward_log_probs_into(logits, &r.backward_mask, &mut slot.log_probs);
             let action = sample_action(
                 &slot.log_probs,
                 &r.backward_mask,

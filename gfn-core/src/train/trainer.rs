@@ -361,8 +361,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     fn balance_step(&mut self, traj: &Trajectories<E::State>) -> Result<(f64, f64)> {
         let output = self.policy.forward(&feature_matrix(traj), &mut self.cache)?;
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
-        let ratios = terms.log_ratio(traj);
-        let log_w_mean = traj.log_reward.iter().zip(&ratios).map(|(r, lr)| r - lr).sum::<f64>() / traj.len() as f64;
+        let log_w_mean = terms.log_weights(traj).iter().sum::<f64>() / traj.len() as f64;
         let tsallis;
         let objective: &dyn Objective = match &self.loss {
             Loss::Balance(objective) => objective.as_ref(),
