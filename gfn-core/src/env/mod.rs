@@ -11,9 +11,11 @@
 //! this trait is what the engine consumes.
 
 mod graph;
+mod slots;
 mod typed;
 
 pub use graph::{Enumerable, StateGraph};
+pub use slots::{PairKind, SlotLayout};
 pub use typed::{Action, State};
 
 use std::fmt::Debug;
@@ -61,6 +63,12 @@ pub trait Environment: Send + Sync {
     /// a policy trained on one environment is rejected on another).
     fn signature(&self) -> String {
         format!("{}:{}:{}", self.name(), self.action_count(), self.feature_dim())
+    }
+    /// How the features and forward actions decompose into interchangeable slots and pair actions,
+    /// for the permutation-equivariant pair policy (`architecture = "pairs"`, see
+    /// [`crate::nn::PairEncoder`]); `None` (the default) when they do not.
+    fn slot_layout(&self) -> Option<SlotLayout> {
+        None
     }
 }
 

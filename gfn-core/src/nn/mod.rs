@@ -1,5 +1,6 @@
-//! Neural estimators: activations, initialisation, linear layers and multi-layer perceptrons on a
-//! [`Backend`].
+//! Neural estimators: activations, initialisation, linear layers, multi-layer perceptrons and the
+//! permutation-equivariant [`PairEncoder`] (for environments with a
+//! [`SlotLayout`](crate::env::SlotLayout)) on a [`Backend`].
 //!
 //! There is no autodiff tape: each module's `forward` fills a cache of activations and its
 //! `backward` takes the gradient of the loss with respect to the module's output, accumulating into
@@ -10,6 +11,7 @@ mod config;
 mod init;
 mod linear;
 mod mlp;
+mod pair_encoder;
 pub mod per_sample;
 
 #[cfg(test)]
@@ -20,6 +22,7 @@ pub use config::MlpConfig;
 pub use init::Init;
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpCache};
+pub use pair_encoder::{PairCache, PairEncoder, PairEncoderConfig};
 
 use crate::Result;
 use crate::backend::Backend;
