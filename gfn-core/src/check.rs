@@ -42,7 +42,8 @@ pub struct CheckReport {
 /// Walks the states reachable from `env.source()` (depth first, at most
 /// `options.state_limit` of them) and checks, for each state `s`:
 ///
-/// - the action space is well formed: `exit_action() < action_count()`;
+/// - the action space is well formed: `exit_action() < action_count()`, and the
+///   [`slot_layout`](Environment::slot_layout), if any, matches `feature_dim()` and `action_count()`;
 /// - masks overwrite every entry (the result does not depend on the buffer's previous content);
 /// - at least one forward action is allowed (a state that may not continue must allow exit);
 /// - the exit action never appears in a backward mask, and the source has no parents;
@@ -61,6 +62,11 @@ where
     E: Environment + ?Sized,
 {
     let mut checker = Checker::new(env)?;
+    if let Some(layout) = env.slot_layout() {
+        layout
+            .validate(env.feature_dim(), env.action_count())
+            .or_else(|e| fail(format!("slot layout {layout:?} does not fit the environment: {e}")))?;
+    }
     let source = env.source();
     checker.load_mask(&source, true)?;
     if let Some(a) = checker.allowed().next() {

@@ -18,6 +18,7 @@ enum Bug {
     NanReward,
     NanFeature,
     StaleMask,
+    BadSlotLayout,
 }
 
 impl Environment for Counter {
@@ -66,6 +67,12 @@ impl Environment for Counter {
     fn encode(&self, s: &u32, out: &mut [f32]) {
         out[0] = if self.bug == Some(Bug::NanFeature) { f32::NAN } else { *s as f32 };
     }
+    fn slot_layout(&self) -> Option<crate::env::SlotLayout> {
+        // One slot whose single ordered pair (0, 0) is the +1 action; +2 and exit are extra actions.
+        let extra_actions = if self.bug == Some(Bug::BadSlotLayout) { 1 } else { 2 };
+        let pairs = crate::env::PairKind::Ordered;
+        Some(crate::env::SlotLayout { slots: 1, slot_dim: 1, global_dim: 0, pairs, per_pair: 1, extra_actions })
+    }
 }
 
 fn check(bug: Option<Bug>) -> Result<CheckReport> {
@@ -103,6 +110,7 @@ fn each_violation_is_named() {
     assert!(message(Bug::NanReward).contains("log-reward NaN"));
     assert!(message(Bug::NanFeature).contains("feature 0 is NaN"));
     assert!(message(Bug::StaleMask).contains("does not write entry 0"));
+    assert!(message(Bug::BadSlotLayout).contains("slot_layout.action_count"));
 }
 
 #[test]

@@ -1,12 +1,17 @@
 //! Policies: the forward policy `P_F`, the backward policy `P_B`, `log Z` and state flows.
 //!
-//! A [`Policy`] owns a trunk MLP whose output rows are laid out as
+//! A [`Policy`] owns a trunk network whose output rows are laid out as
 //! `[forward logits (A) | backward logits (A, shared P_B only) | log F(s) (1, flow head only)]`,
 //! an optional separate backward network, and the learned scalar `log Z`. `P_F` is the masked
 //! softmax of the forward logits; `P_B` is uniform over the parents given by the backward mask, or
 //! the masked softmax of learned backward logits.
+//!
+//! The networks are MLPs on the flat features ([`Architecture::Mlp`], the default) or, for
+//! environments with a [`SlotLayout`] (forests of trees, graphs), permutation-equivariant
+//! [`PairEncoder`](crate::nn::PairEncoder)s ([`Architecture::Pairs`]).
 
 pub mod categorical;
+mod net;
 mod output;
 
 pub use categorical::Exploration;
@@ -16,8 +21,10 @@ use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, Cpu};
-use crate::nn::{Activation, Init, Mlp, MlpCache, MlpConfig, Param};
+use crate::env::{Environment, SlotLayout};
+use crate::nn::{Activation, Init, Mlp, MlpCache, Param};
 use crate::{Error, Result};
+use net::{Net, NetCache, NetShape};
 
 /// How the backward policy is parameterised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -44,6 +51,29 @@ impl std::str::FromStr for BackwardPolicy {
     }
 }
 
+/// The kind of network behind a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// A multi-layer perceptron on the flat features.
+    #[default]
+    Mlp,
+    /// The permutation-equivariant slot / pair encoder ([`crate::nn::PairEncoder`]); needs an
+    /// environment with a [`SlotLayout`].
+    Pairs,
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mlp" => Ok(Architecture::Mlp),
+            "pairs" => Ok(Architecture::Pairs),
+            other => Err(Error::config("architecture", other, "expected mlp or pairs")),
+        }
+    }
+}
+
 /// Architecture of a policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -58,6 +88,8 @@ pub struct PolicyConfig {
     pub backward: BackwardPolicy,
     /// Initial value of the learned `log Z`.
     pub log_z_init: f64,
+    /// The kind of network (trunk and separate backward network alike).
+    pub architecture: Architecture,
 }
 
 impl Default for PolicyConfig {
@@ -68,6 +100,7 @@ impl Default for PolicyConfig {
             init: Init::KaimingUniform,
             backward: BackwardPolicy::Uniform,
             log_z_init: 0.0,
+            architecture: Architecture::Mlp,
         }
     }
 }
@@ -91,13 +124,13 @@ impl PolicyConfig {
 /// Activations kept by [`Policy::forward`] for the backward pass.
 #[derive(Debug)]
 pub struct PolicyCache<B: Backend = Cpu> {
-    trunk: MlpCache<B>,
-    backward: MlpCache<B>,
+    trunk: NetCache<B>,
+    backward: NetCache<B>,
 }
 
 impl<B: Backend> Default for PolicyCache<B> {
     fn default() -> Self {
-        PolicyCache { trunk: MlpCache::new(), backward: MlpCache::new() }
+        PolicyCache { trunk: NetCache::default(), backward: NetCache::default() }
     }
 }
 
@@ -107,15 +140,17 @@ pub struct Policy<B: Backend = Cpu> {
     backend: B,
     config: PolicyConfig,
     layout: HeadLayout,
-    trunk: Mlp<B>,
-    backward_net: Option<Mlp<B>>,
+    trunk: Net<B>,
+    backward_net: Option<Net<B>>,
     /// The learned log-partition function.
     pub log_z: f64,
 }
 
 impl<B: Backend> Policy<B> {
     /// A freshly initialised policy for states of `feature_dim` features and `action_count`
-    /// actions, with a state-flow head if `flow_head`.
+    /// actions, with a state-flow head if `flow_head`. The [`Architecture::Pairs`] architecture
+    /// needs the environment's slot layout: build it with [`Policy::for_env`] or
+    /// [`Policy::with_slots`].
     pub fn new(
         backend: B,
         config: &PolicyConfig,
@@ -124,18 +159,48 @@ impl<B: Backend> Policy<B> {
         flow_head: bool,
         rng: &mut crate::rng::Rng,
     ) -> Result<Self> {
+        Self::with_slots(backend, config, feature_dim, action_count, None, flow_head, rng)
+    }
+
+    /// A freshly initialised policy for the environment `env` (its feature length, actions and
+    /// slot layout), with a state-flow head if `flow_head`.
+    pub fn for_env<E: Environment + ?Sized>(
+        backend: B,
+        config: &PolicyConfig,
+        env: &E,
+        flow_head: bool,
+        rng: &mut crate::rng::Rng,
+    ) -> Result<Self> {
+        let (feature_dim, action_count) = (env.feature_dim(), env.action_count());
+        Self::with_slots(backend, config, feature_dim, action_count, env.slot_layout(), flow_head, rng)
+    }
+
+    /// Like [`Policy::new`], with the environment's slot layout (required by
+    /// [`Architecture::Pairs`], which returns [`Error::InvalidConfig`] without one or when it does
+    /// not match `feature_dim` and `action_count`; ignored by [`Architecture::Mlp`]).
+    pub fn with_slots(
+        backend: B,
+        config: &PolicyConfig,
+        feature_dim: usize,
+        action_count: usize,
+        slots: Option<SlotLayout>,
+        flow_head: bool,
+        rng: &mut crate::rng::Rng,
+    ) -> Result<Self> {
         config.validate()?;
         let layout = HeadLayout::new(action_count, config.backward == BackwardPolicy::LearnedShared, flow_head);
-        let mlp = |output| MlpConfig {
-            input: feature_dim,
-            hidden: config.hidden.clone(),
-            output,
-            activation: config.activation,
-            init: config.init,
+        let shape = NetShape {
+            feature_dim,
+            action_count,
+            slots,
+            heads: 1 + usize::from(layout.backward_offset.is_some()),
+            scalars: usize::from(flow_head),
         };
-        let trunk = Mlp::new(&backend, &mlp(layout.rows()), rng)?;
+        let trunk = Net::new(&backend, config, shape, rng)?;
         let backward_net = match config.backward {
-            BackwardPolicy::Learned => Some(Mlp::new(&backend, &mlp(action_count), rng)?),
+            BackwardPolicy::Learned => {
+                Some(Net::new(&backend, config, NetShape { heads: 1, scalars: 0, ..shape }, rng)?)
+            }
             _ => None,
         };
         Ok(Policy { backend, config: config.clone(), layout, trunk, backward_net, log_z: config.log_z_init })
@@ -164,27 +229,19 @@ impl<B: Backend> Policy<B> {
     /// Evaluates the policy on `features` (`feature_dim × n`, one column per state) without
     /// keeping activations.
     pub fn infer(&self, features: &DMatrix<f32>) -> Result<PolicyOutput> {
-        let x = self.backend.upload(features)?;
-        let trunk = self.backend.download(&self.trunk.infer(&self.backend, &x)?)?;
-        let backward = match &self.backward_net {
-            Some(net) => Some(self.backend.download(&net.infer(&self.backend, &x)?)?),
-            None => None,
-        };
+        let trunk = self.trunk.infer(&self.backend, features)?;
+        let backward = self.backward_net.as_ref().map(|net| net.infer(&self.backend, features)).transpose()?;
         Ok(PolicyOutput::new(self.layout, trunk, backward))
     }
 
     /// Evaluates the policy on `features`, keeping activations in `cache` for [`Policy::backward`].
     pub fn forward(&self, features: &DMatrix<f32>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
-        let x = self.backend.upload(features)?;
-        self.trunk.forward(&self.backend, &x, &mut cache.trunk)?;
-        let trunk = self.backend.download(cache.trunk.output())?;
-        let backward = match &self.backward_net {
-            Some(net) => {
-                net.forward(&self.backend, &x, &mut cache.backward)?;
-                Some(self.backend.download(cache.backward.output())?)
-            }
-            None => None,
-        };
+        let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
+        let backward = self
+            .backward_net
+            .as_ref()
+            .map(|net| net.forward(&self.backend, features, &mut cache.backward))
+            .transpose()?;
         Ok(PolicyOutput::new(self.layout, trunk, backward))
     }
 
@@ -196,11 +253,9 @@ impl<B: Backend> Policy<B> {
         d_trunk: &DMatrix<f32>,
         d_backward: Option<&DMatrix<f32>>,
     ) -> Result<()> {
-        let d = self.backend.upload(d_trunk)?;
-        self.trunk.backward(&self.backend, &cache.trunk, &d)?;
+        self.trunk.backward(&self.backend, &cache.trunk, d_trunk)?;
         if let (Some(net), Some(d_b)) = (&mut self.backward_net, d_backward) {
-            let d = self.backend.upload(d_b)?;
-            net.backward(&self.backend, &cache.backward, &d)?;
+            net.backward(&self.backend, &cache.backward, d_b)?;
         }
         Ok(())
     }
@@ -214,25 +269,39 @@ impl<B: Backend> Policy<B> {
         Ok(())
     }
 
-    /// Every tensor parameter, named (`"trunk.layers.0.weight"`, `"backward.layers.0.bias"`, …),
-    /// in a stable order.
+    /// Every tensor parameter, named (`"trunk.layers.0.weight"`, `"backward.layers.0.bias"`, …;
+    /// with the pair architecture `"trunk.slot.layers.0.weight"`, `"trunk.pair_in.bias"`, … as in
+    /// [`PairEncoder::params`](crate::nn::PairEncoder::params)), in a stable order.
     pub fn params(&self) -> Vec<(String, &Param<B>)> {
-        let mut out: Vec<(String, &Param<B>)> =
-            self.trunk.params().into_iter().map(|(n, p)| (format!("trunk.{n}"), p)).collect();
+        let mut out = self.trunk.params("trunk");
         if let Some(net) = &self.backward_net {
-            out.extend(net.params().into_iter().map(|(n, p)| (format!("backward.{n}"), p)));
+            out.extend(net.params("backward"));
         }
         out
     }
 
     /// Every tensor parameter, mutable, in the order of [`Policy::params`].
     pub fn params_mut(&mut self) -> Vec<(String, &mut Param<B>)> {
-        let mut out: Vec<(String, &mut Param<B>)> =
-            self.trunk.params_mut().into_iter().map(|(n, p)| (format!("trunk.{n}"), p)).collect();
+        let mut out = self.trunk.params_mut("trunk");
         if let Some(net) = &mut self.backward_net {
-            out.extend(net.params_mut().into_iter().map(|(n, p)| (format!("backward.{n}"), p)));
+            out.extend(net.params_mut("backward"));
         }
         out
+    }
+
+    /// The trunk MLP and its activations from `cache`, for the per-sample gradients of
+    /// [`crate::nn::per_sample`] (which support MLPs only): [`Error::InvalidConfig`] for the pair
+    /// architecture.
+    pub fn mlp_trunk<'a>(&'a self, cache: &'a PolicyCache<B>) -> Result<(&'a Mlp<B>, &'a MlpCache<B>)> {
+        match &self.trunk {
+            Net::Mlp(mlp) => Ok((mlp, &cache.trunk.mlp)),
+            Net::Pairs(_) => Err(Error::config(
+                "policy.architecture",
+                "pairs",
+                "per-sample gradients (nn::per_sample, used by optimal control variates) support only the mlp \
+                 architecture",
+            )),
+        }
     }
 
     /// The number of scalar parameters (`log Z` included).

@@ -148,14 +148,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let loss = Loss::build(&config.objective)?;
         let requirements = loss.requirements();
         let mut rng = stream(config.seed, Purpose::Init, &[]);
-        let policy = Policy::new(
-            backend.clone(),
-            &config.policy,
-            env.feature_dim(),
-            env.action_count(),
-            requirements.log_flow,
-            &mut rng,
-        )?;
+        let policy = Policy::for_env(backend.clone(), &config.policy, &env, requirements.log_flow, &mut rng)?;
         let adam = Adam::new(config.optim.adam)?;
         let log_z_adam = ScalarAdam::new(crate::optim::AdamConfig { lr: config.optim.lr_log_z, ..config.optim.adam })?;
         let scalars = ScalarState {

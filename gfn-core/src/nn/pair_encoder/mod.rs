@@ -209,13 +209,8 @@ impl<B: Backend> PairEncoder<B> {
         config.validate()?;
         let l = &config.layout;
         let width = *config.hidden.last().expect("validated: hidden is not empty");
-        let shape = Shape {
-            layout: *l,
-            width,
-            heads: config.heads,
-            scalars: config.scalars,
-            pairs: l.pairs().collect(),
-        };
+        let shape =
+            Shape { layout: *l, width, heads: config.heads, scalars: config.scalars, pairs: l.pairs().collect() };
         let (inner, n) = (&config.hidden[..config.hidden.len() - 1], config.hidden.len());
         let mlp = |input, hidden: &[usize], output| MlpConfig {
             input,

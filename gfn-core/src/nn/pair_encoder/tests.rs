@@ -56,7 +56,8 @@ fn reference(c: &PairEncoderConfig, params: &Params, x: &[f64]) -> Vec<f64> {
         .map(|i| mlp(params, "slot", act, DVector::from_column_slice(&x[i * l.slot_dim..(i + 1) * l.slot_dim])))
         .collect();
     let mean = e.iter().fold(DVector::zeros(width), |a, v| a + v) / l.slots as f64;
-    let context_in = DVector::from_iterator(width + l.global_dim, mean.iter().chain(&x[l.slots * l.slot_dim..]).copied());
+    let context_in =
+        DVector::from_iterator(width + l.global_dim, mean.iter().chain(&x[l.slots * l.slot_dim..]).copied());
     let ctx = mlp(params, "context", act, context_in);
     let (w, b) = (&params["pair_in.weight"], params["pair_in.bias"].column(0));
     let u = w.rows(0, width).into_owned();
@@ -108,7 +109,11 @@ fn outputs_and_gradients_match_an_independent_f64_implementation() {
             for b in 0..3 {
                 let want = reference(&c, &base, x64.column(b).as_slice());
                 for (r, w) in want.iter().enumerate() {
-                    assert!((f64::from(out[(r, b)]) - w).abs() < 1e-5, "{pairs:?} {act} row {r}: {} vs {w}", out[(r, b)]);
+                    assert!(
+                        (f64::from(out[(r, b)]) - w).abs() < 1e-5,
+                        "{pairs:?} {act} row {r}: {} vs {w}",
+                        out[(r, b)]
+                    );
                 }
             }
             assert_eq!(out, net.infer(&Cpu, &x).unwrap());
