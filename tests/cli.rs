@@ -136,3 +136,19 @@ fn bad_inputs_are_errors_not_panics() {
     assert_eq!(v["env_config"]["height"], 5);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_pair_architecture_is_selected_by_flag_or_config_and_needs_a_slot_layout() {
+    let hypergrid = ["train", "hypergrid", "--ndim", "2", "--height", "4", "--iterations", "2"];
+    fails_with(&[&hypergrid[..], &["--architecture", "pairs"]].concat(), &["policy.architecture", "slot layout"]);
+    fails_with(&[&hypergrid[..], &["--architecture", "graph"]].concat(), &["graph", "mlp or pairs"]);
+    let out = gfn(&[&hypergrid[..], &["--architecture", "mlp", "--json"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = temp("architecture");
+    let cfg = dir.join("pairs.toml");
+    std::fs::write(&cfg, "[env]\nkind = \"hypergrid\"\n[train.policy]\narchitecture = \"pairs\"\n").expect("write");
+    fails_with(&["train", "--config", cfg.to_str().expect("utf-8")], &["policy.architecture", "slot layout"]);
+    std::fs::write(&cfg, "[train.policy]\narchitecture = \"transformer\"\n").expect("write");
+    fails_with(&["train", "--config", cfg.to_str().expect("utf-8")], &["transformer"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -148,6 +148,10 @@ pub(crate) struct TrainArgs {
     /// Backward policy: uniform, learned, learned_shared.
     #[arg(long)]
     pub(crate) pb: Option<String>,
+    /// Policy network: mlp, or pairs (permutation-equivariant slot / pair encoder, for
+    /// environments with a slot layout such as forests of trees or graphs).
+    #[arg(long)]
+    pub(crate) architecture: Option<String>,
     /// Clip the global gradient norm.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) clip_grad_norm: Option<f64>,

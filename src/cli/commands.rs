@@ -93,6 +93,9 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if let Some(pb) = parse(&a.pb)? {
         c.policy.backward = pb;
     }
+    if let Some(architecture) = parse(&a.architecture)? {
+        c.policy.architecture = architecture;
+    }
     Ok(())
 }
 
@@ -113,6 +116,7 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
         ("alpha", a.alpha.is_some() || a.cv.is_some()),
         ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
         ("clip-grad-norm", a.clip_grad_norm.is_some()),
+        ("architecture", a.architecture.is_some()),
         ("seed", a.seed.is_some()),
         (
             "env options",
