@@ -2,5 +2,6 @@
 
 pub(crate) mod handwritten_grid;
 pub(crate) mod mlp;
+pub(crate) mod pair_encoder;
 pub(crate) mod per_sample;
 pub(crate) mod training;

@@ -41,6 +41,14 @@ fn config(kind: ObjectiveKind, backward: BackwardPolicy, iterations: u64) -> Tra
     }
 }
 
+/// The error of a call that must fail.
+fn error<T>(result: gfn_core::Result<T>) -> Error {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e,
+    }
+}
+
 #[test]
 fn the_fixtures_conform() {
     for env in [unordered(), ordered()] {
@@ -113,7 +121,7 @@ fn checkpoints_of_the_pair_policy_resume_bit_exactly() {
             .expect("json");
     sidecar["config"]["policy"]["architecture"] = "mlp".into();
     std::fs::write(dir.join("half.safetensors.json"), sidecar.to_string()).expect("write");
-    let e = Trainer::from_checkpoint(ordered(), Cpu, &ckpt).err().expect("mismatched architecture").to_string();
+    let e = error(Trainer::from_checkpoint(ordered(), Cpu, &ckpt)).to_string();
     assert!(e.contains("missing tensor policy.trunk.layers.0.weight"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -121,21 +129,17 @@ fn checkpoints_of_the_pair_policy_resume_bit_exactly() {
 #[test]
 fn environments_without_a_slot_layout_are_rejected() {
     let grid = Grid { dim: 2, side: 4, r0: 0.1 };
-    let e =
-        Trainer::new(grid.clone(), config(ObjectiveKind::Tb, BackwardPolicy::Uniform, 10)).err().expect("no layout");
+    let e = error(Trainer::new(grid.clone(), config(ObjectiveKind::Tb, BackwardPolicy::Uniform, 10)));
     assert!(matches!(e, Error::InvalidConfig { field: "policy.architecture", .. }), "{e}");
     assert!(e.to_string().contains("slot layout"), "{e}");
     let pairs = PolicyConfig { architecture: Architecture::Pairs, ..PolicyConfig::default() };
     let mut rng = stream(0, Purpose::Init, &[]);
-    let e =
-        Policy::new(Cpu, &pairs, grid.feature_dim(), grid.action_count(), false, &mut rng).err().expect("no layout");
+    let e = error(Policy::new(Cpu, &pairs, grid.feature_dim(), grid.action_count(), false, &mut rng));
     assert!(e.to_string().contains("slot layout"), "{e}");
     // A layout that does not match the environment is named.
     let env = unordered();
     let layout = env.slot_layout();
-    let e = Policy::with_slots(Cpu, &pairs, env.feature_dim() + 1, env.action_count(), layout, false, &mut rng)
-        .err()
-        .expect("mismatch");
+    let e = error(Policy::with_slots(Cpu, &pairs, env.feature_dim() + 1, env.action_count(), layout, false, &mut rng));
     assert!(e.to_string().contains("slot_layout.feature_dim"), "{e}");
 }
 
@@ -146,7 +150,7 @@ fn per_sample_gradients_are_refused_for_the_pair_architecture() {
     let cache = PolicyCache::default();
     let pairs = PolicyConfig { architecture: Architecture::Pairs, ..PolicyConfig::default() };
     let policy = Policy::for_env(Cpu, &pairs, &env, false, &mut rng).expect("policy");
-    let e = policy.mlp_trunk(&cache).err().expect("pairs").to_string();
+    let e = error(policy.mlp_trunk(&cache)).to_string();
     assert!(e.contains("per-sample") && e.contains("pairs"), "{e}");
     let policy = Policy::for_env(Cpu, &PolicyConfig::default(), &env, false, &mut rng).expect("policy");
     assert_eq!(policy.mlp_trunk(&cache).expect("mlp").0.config().input, env.feature_dim());

@@ -28,7 +28,7 @@ pub(super) struct NetShape {
 #[derive(Debug)]
 pub(super) enum Net<B: Backend> {
     Mlp(Mlp<B>),
-    Pairs(PairEncoder<B>),
+    Pairs(Box<PairEncoder<B>>),
 }
 
 /// The activations of a [`Net`]'s forward pass (only the buffers of its architecture are used).
@@ -76,7 +76,7 @@ impl<B: Backend> Net<B> {
                     heads: shape.heads,
                     scalars: shape.scalars,
                 };
-                Ok(Net::Pairs(PairEncoder::new(backend, &pairs, rng)?))
+                Ok(Net::Pairs(Box::new(PairEncoder::new(backend, &pairs, rng)?)))
             }
         }
     }
