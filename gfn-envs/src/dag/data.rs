@@ -22,7 +22,7 @@ impl Dataset {
         if d == 0 || d > MAX_NODES {
             return Err(parse(format!("{d} columns; between 1 and {MAX_NODES} variables are supported")));
         }
-        if values.is_empty() || values.len() % d != 0 {
+        if values.is_empty() || !values.len().is_multiple_of(d) {
             return Err(parse(format!("{} values do not form rows of {d} columns (at least one row)", values.len())));
         }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {

@@ -124,14 +124,14 @@ mod tests {
         assert_eq!(dag_count(6), Some(3_781_503));
         assert_eq!(dag_count(7), Some(1_138_779_265));
         assert!(enumerate_dags(6).is_err());
-        for d in 1..=4 {
+        for (d, &count) in expected.iter().enumerate().take(5).skip(1) {
             let config = DagConfig {
                 data: DataSource::Simulate(SimulationConfig { nodes: d, samples: 20, ..SimulationConfig::default() }),
                 ..DagConfig::default()
             };
             let env = DagEnv::new(config).unwrap();
             let graph = env.state_graph().unwrap();
-            assert_eq!(graph.len() as u128, expected[d], "the environment reaches every DAG for d = {d}");
+            assert_eq!(graph.len() as u128, count, "the environment reaches every DAG for d = {d}");
             let posterior = ExactPosterior::new(&env).unwrap();
             assert!(graph.states.iter().all(|s| posterior.index_of(s).is_some()));
         }
