@@ -3,6 +3,7 @@
 mod benchmarks;
 
 criterion::criterion_main!(
+    benchmarks::dag::benches,
     benchmarks::mlp::benches,
     benchmarks::pair_encoder::benches,
     benchmarks::per_sample::benches,

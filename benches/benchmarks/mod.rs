@@ -1,5 +1,6 @@
 //! Benchmark groups, one module per subsystem.
 
+pub(crate) mod dag;
 pub(crate) mod handwritten_grid;
 pub(crate) mod mlp;
 pub(crate) mod pair_encoder;

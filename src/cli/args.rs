@@ -33,6 +33,8 @@ pub(crate) enum EnvName {
     Sets,
     /// Fixed-length token sequences (length, vocab).
     Sequences,
+    /// Bayesian structure learning over DAGs (data or simulate, score, graph-prior).
+    Dag,
 }
 
 /// How to evaluate.
@@ -89,6 +91,18 @@ pub(crate) struct EnvArgs {
     /// Seed of the environment's own randomness (modes, utilities).
     #[arg(long)]
     pub(crate) env_seed: Option<u64>,
+    /// DAG: CSV file of continuous observations with a header row.
+    #[arg(long)]
+    pub(crate) data: Option<PathBuf>,
+    /// DAG: simulated data, `d=5,n=100[,p=EDGE_PROB][,noise=STD][,seed=S]`.
+    #[arg(long)]
+    pub(crate) simulate: Option<String>,
+    /// DAG: local score, bge or lingauss.
+    #[arg(long)]
+    pub(crate) score: Option<String>,
+    /// DAG: graph prior, uniform, er (d expected edges) or er=EXPECTED_EDGES.
+    #[arg(long)]
+    pub(crate) graph_prior: Option<String>,
 }
 
 /// `gfn train` options; each overrides the config file.
@@ -185,6 +199,16 @@ pub(crate) struct TrainArgs {
     /// Print a one-line JSON summary as the last stdout line.
     #[arg(long)]
     pub(crate) json: bool,
+    /// DAG: write the edge marginals (from samples, exact model and exact posterior where d ≤ 5,
+    /// true edges for simulated data) to this CSV file.
+    #[arg(long)]
+    pub(crate) edge_marginals: Option<PathBuf>,
+    /// DAG: write the graphs sampled from the trained policy to this CSV file.
+    #[arg(long)]
+    pub(crate) samples_out: Option<PathBuf>,
+    /// DAG: number of graphs sampled after training for the metrics and exports.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) export_samples: usize,
 }
 
 /// `gfn eval` options.

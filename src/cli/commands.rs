@@ -11,6 +11,7 @@ use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
 use gfn_core::sampler::{Draw, sample_forward};
 use gfn_core::train::{RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
+use gfn_envs::dag::DagEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -123,7 +124,11 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
             e.ndim.or(e.height).or(e.length).or(e.word_size).or(e.num_modes).is_some()
                 || e.pool_size.or(e.set_size).or(e.vocab).is_some()
                 || e.r0.or(e.r1).or(e.r2).or(e.reward_temperature).is_some()
-                || e.env_seed.is_some(),
+                || e.env_seed.is_some()
+                || e.data.is_some()
+                || e.simulate.is_some()
+                || e.score.is_some()
+                || e.graph_prior.is_some(),
         ),
     ];
     given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
@@ -180,8 +185,8 @@ fn train(args: TrainArgs) -> CliResult<()> {
     };
     let job = TrainJob { args: &args, config, record: record.clone() };
     let seed = job.config.seed;
-    let (summary, objective) = record.with_env(job)?;
-    report(&record, &summary, &objective, seed, &args)
+    let (summary, objective, extra) = record.with_env(job)?;
+    report(&record, &summary, &objective, seed, &args, extra)
 }
 
 /// Builds the evaluator `mode` asks for.
@@ -196,7 +201,7 @@ fn evaluator<E: Enumerable + 'static>(
     match mode {
         EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
         EvalMode::Mc => mc(),
-        EvalMode::Auto => match ExactEvaluator::with_limit(env, AUTO_EXACT_LIMIT) {
+        EvalMode::Auto => match ExactEvaluator::with_limit(env, AUTO_EXACT_LIMIT.min(env.state_limit())) {
             Ok(e) => Ok(Box::new(e)),
             Err(Error::TooManyStates { .. }) => mc(),
             Err(e) => Err(e.into()),
@@ -210,9 +215,9 @@ struct TrainJob<'a> {
     record: EnvRecord,
 }
 
-impl EnvJob for TrainJob<'_> {
-    type Output = (RunSummary, String);
-    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
+impl TrainJob<'_> {
+    /// Trains on `env` and returns the summary, the objective name and the trainer.
+    fn fit<E: Enumerable + 'static>(self, env: E) -> CliResult<(RunSummary, String, Trainer<E, Cpu>)> {
         let eval = evaluator(&env, self.args.eval, &self.config)?;
         let resumed = self.args.resume.is_some();
         let mut trainer = match &self.args.resume {
@@ -243,11 +248,38 @@ impl EnvJob for TrainJob<'_> {
             progress: !self.args.json,
         };
         let summary = trainer.fit(Some(eval.as_ref()), &options)?;
-        Ok((summary, trainer.config().objective.kind.to_string()))
+        let objective = trainer.config().objective.kind.to_string();
+        Ok((summary, objective, trainer))
     }
 }
 
-fn report(record: &EnvRecord, s: &RunSummary, objective: &str, seed: u64, args: &TrainArgs) -> CliResult<()> {
+impl EnvJob for TrainJob<'_> {
+    /// The summary, the objective name and environment-specific results (DAG metrics).
+    type Output = (RunSummary, String, Option<serde_json::Value>);
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
+        if self.args.edge_marginals.is_some() || self.args.samples_out.is_some() {
+            return Err(CliError::Usage("--edge-marginals and --samples-out apply to environment dag".into()));
+        }
+        let (summary, objective, _) = self.fit(env)?;
+        Ok((summary, objective, None))
+    }
+
+    fn run_dag(self, env: DagEnv) -> CliResult<Self::Output> {
+        let args = self.args;
+        let (summary, objective, trainer) = self.fit(env)?;
+        let results = super::dag::export(&trainer, args)?;
+        Ok((summary, objective, Some(results)))
+    }
+}
+
+fn report(
+    record: &EnvRecord,
+    s: &RunSummary,
+    objective: &str,
+    seed: u64,
+    args: &TrainArgs,
+    extra: Option<serde_json::Value>,
+) -> CliResult<()> {
     let e = s.eval.clone().unwrap_or_default();
     let l1_text = e.l1.map_or("n/a".to_string(), |l| format!("{l:.4}{}", if e.exact { "" } else { " (Monte-Carlo)" }));
     eprintln!(
@@ -260,7 +292,7 @@ fn report(record: &EnvRecord, s: &RunSummary, objective: &str, seed: u64, args: 
         s.ms_per_iter,
     );
     if args.json {
-        let line = json!({
+        let mut line = json!({
             "env": record.name(),
             "env_config": record,
             "objective": objective,
@@ -284,6 +316,9 @@ fn report(record: &EnvRecord, s: &RunSummary, objective: &str, seed: u64, args: 
             "trajectories_per_s": s.trajectories_per_s,
             "threads": args.threads,
         });
+        if let Some(extra) = extra {
+            line[record.name()] = extra;
+        }
         println!("{line}");
     }
     Ok(())

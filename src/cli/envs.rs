@@ -2,6 +2,7 @@
 
 use gfn_core::env::Enumerable;
 use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
+use gfn_envs::dag::{DagConfig, DagEnv, DataSource};
 use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
 use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
 use gfn_envs::sets::{SetConfig, SetGeneration};
@@ -18,12 +19,20 @@ pub(crate) enum EnvRecord {
     Bitseq(BitSequenceConfig),
     Sets(SetConfig),
     Sequences(SequenceConfig),
+    Dag(DagConfig),
 }
 
 /// Something to do with a concrete environment.
 pub(crate) trait EnvJob {
     type Output;
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output>;
+    /// Runs on the DAG environment (jobs with DAG-specific outputs override it).
+    fn run_dag(self, env: DagEnv) -> CliResult<Self::Output>
+    where
+        Self: Sized,
+    {
+        self.run(env)
+    }
 }
 
 /// Sets `target` from `value` if given, or rejects an option that does not apply.
@@ -46,6 +55,7 @@ impl EnvRecord {
             EnvName::Bitseq => EnvRecord::Bitseq(BitSequenceConfig::default()),
             EnvName::Sets => EnvRecord::Sets(SetConfig::default()),
             EnvName::Sequences => EnvRecord::Sequences(SequenceConfig::default()),
+            EnvName::Dag => EnvRecord::Dag(DagConfig::default()),
         }
     }
 
@@ -56,6 +66,7 @@ impl EnvRecord {
             EnvRecord::Bitseq(_) => "bitseq",
             EnvRecord::Sets(_) => "sets",
             EnvRecord::Sequences(_) => "sequences",
+            EnvRecord::Dag(_) => "dag",
         }
     }
 
@@ -65,6 +76,17 @@ impl EnvRecord {
         let (mut ndim, mut height, mut r0, mut r1, mut r2) = (None, None, None, None, None);
         let (mut length, mut word, mut modes, mut temp) = (None, None, None, None);
         let (mut pool, mut size, mut vocab, mut seed) = (None, None, None, None);
+        if !matches!(self, EnvRecord::Dag(_)) {
+            let dag_options = [
+                ("data", a.data.is_some()),
+                ("simulate", a.simulate.is_some()),
+                ("score", a.score.is_some()),
+                ("graph-prior", a.graph_prior.is_some()),
+            ];
+            if let Some((flag, _)) = dag_options.into_iter().find(|(_, given)| *given) {
+                return Err(CliError::Usage(format!("option --{flag} does not apply to environment {name}")));
+            }
+        }
         match self {
             EnvRecord::Hypergrid(c) => {
                 (ndim, height) = (Some(&mut c.ndim), Some(&mut c.height));
@@ -80,6 +102,7 @@ impl EnvRecord {
             EnvRecord::Sequences(c) => {
                 (length, vocab, seed) = (Some(&mut c.length), Some(&mut c.vocab), Some(&mut c.seed));
             }
+            EnvRecord::Dag(c) => apply_dag(c, a)?,
         }
         set(ndim, a.ndim, "ndim", name)?;
         set(height, a.height, "height", name)?;
@@ -103,6 +126,28 @@ impl EnvRecord {
             EnvRecord::Bitseq(c) => job.run(BitSequence::new(c.clone())?),
             EnvRecord::Sets(c) => job.run(SetGeneration::new(c.clone())?),
             EnvRecord::Sequences(c) => job.run(SequenceGeneration::new(c.clone())?),
+            EnvRecord::Dag(c) => job.run_dag(DagEnv::new(c.clone())?),
         }
     }
+}
+
+/// Applies the DAG options: `--data` (stored as an absolute path, so checkpoints rebuild the same
+/// environment from another directory) or `--simulate`, `--score`, `--graph-prior`.
+fn apply_dag(c: &mut DagConfig, a: &EnvArgs) -> CliResult<()> {
+    match (&a.data, &a.simulate) {
+        (Some(_), Some(_)) => return Err(CliError::Usage("--data and --simulate exclude each other".into())),
+        (Some(path), None) => {
+            let path = std::fs::canonicalize(path).map_err(|e| gfn_core::Error::io(path, e))?;
+            c.data = DataSource::Csv { path };
+        }
+        (None, Some(text)) => c.data = DataSource::Simulate(text.parse()?),
+        (None, None) => {}
+    }
+    if let Some(score) = &a.score {
+        c.score = score.parse()?;
+    }
+    if let Some(prior) = &a.graph_prior {
+        c.prior = prior.parse()?;
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod dag;
 mod envs;
 
 use clap::Parser;
