@@ -219,7 +219,7 @@ impl EnvJob for TrainJob<'_> {
             }
             None => Trainer::new(env, self.config.clone())?,
         };
-        if self.config.objective.kind.needs_targets() {
+        if self.config.objective.needs_targets() {
             // α-KL / α-TB train on backward trajectories from exact target samples.
             let exact = ExactEvaluator::with_limit(trainer.env(), AUTO_EXACT_LIMIT).map_err(|e| match e {
                 Error::TooManyStates { limit } => CliError::Usage(format!(

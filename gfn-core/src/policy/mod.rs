@@ -8,6 +8,7 @@
 
 pub mod categorical;
 mod output;
+mod scores;
 
 pub use categorical::Exploration;
 pub use output::{HeadLayout, PolicyOutput};
