@@ -9,7 +9,7 @@ use crate::replay::ReplayConfig;
 use crate::{Error, Result};
 
 /// The training objectives the trainer knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectiveKind {
     /// Trajectory balance.
@@ -110,7 +110,7 @@ impl ObjectiveKind {
 }
 
 /// Control variates of the divergence objectives (ALGORITHMS §2.1, §2.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlVariateKind {
     /// No baseline.
