@@ -174,8 +174,11 @@ fn grouped(runs: &[Run]) -> BTreeMap<(&'static str, Case), Vec<&Run>> {
     out
 }
 
-/// The seed-mean curve of a group: (iteration, mean train seconds, mean L1).
-fn mean_curve(group: &[&Run]) -> Vec<(f64, f64, f64)> {
+/// A seed-mean curve: (iteration, mean training seconds, mean L1) per evaluation.
+type Curve = Vec<(f64, f64, f64)>;
+
+/// The seed-mean curve of a group.
+fn mean_curve(group: &[&Run]) -> Curve {
     (0..group[0].curve.len())
         .map(|k| {
             let n = group.len() as f64;
@@ -274,7 +277,7 @@ fn plot_curves(runs: &[Run], task: &str, by_time: bool, path: &Path) -> Res<()> 
     let root = root.titled(&format!("{task}: exact L1 (mean of seeds) vs {x_name}"), ("sans-serif", 24))?;
     let panels = root.split_evenly((2, 4));
     let pick = |c: &(f64, f64, f64)| if by_time { c.1 } else { c.0 };
-    let curves: Vec<(Case, Vec<(f64, f64, f64)>)> =
+    let curves: Vec<(Case, Curve)> =
         groups.iter().filter(|((t, _), _)| *t == task).map(|((_, c), g)| (*c, mean_curve(g))).collect();
     let x_max = curves.iter().flat_map(|(_, c)| c.iter().map(pick)).fold(0.0f64, f64::max).max(1e-9);
     let tb = curves.iter().find(|(c, _)| c.objective == ObjectiveKind::Tb).map(|(_, c)| c.clone());

@@ -79,7 +79,7 @@ fn exact_gradient(env: &Hypergrid, config: &TrainConfig) -> Vec<f64> {
         let mut cache = Default::default();
         let output = policy.forward(&feature_matrix(traj), &mut cache).expect("forward");
         let terms = StepTerms::compute(env, traj, &output, &requirements).expect("terms");
-        let delta = terms.log_weights(traj)[0] * -1.0;
+        let delta = -terms.log_weights(traj)[0];
         let log_pf: f64 = terms.log_pf.iter().sum();
         terms_of.push((cache, terms, log_pf, delta));
     }
