@@ -5,13 +5,16 @@
 //!
 //! ```sh
 //! nice cargo run --release --example divergence_study -- [--iterations N] [--seeds K] [--out DIR]
+//! nice cargo run --release --example divergence_study -- --alpha-sweep
 //! ```
 //!
 //! Writes into `DIR` (default `docs/results/divergences`): `curves.csv` (exact L1 against
 //! iterations and training seconds), `variance.csv` (trace of the covariance of the gradient
 //! estimator over independent batches, at initialisation and at the end), `summary.csv` (per
 //! task, objective and control variate over seeds), and the plots `l1_iterations_<task>.png`,
-//! `l1_time_<task>.png` and `gradient_variance.png`. Text in the plots uses the DejaVu Sans font
+//! `l1_time_<task>.png` and `gradient_variance.png`. With `--alpha-sweep` it runs Rényi-α and
+//! Tsallis-α (leave-one-out baseline) for α ∈ {−1, 0.25, 0.5, 0.75, 1.5, 2} instead and writes
+//! `alpha_curves.csv`, `alpha_variance.csv`, `alpha_summary.csv` and `alpha_sweep.png`. Text in the plots uses the DejaVu Sans font
 //! (Debian package `fonts-dejavu-core`) or the TrueType file named by `GFN_FONT`.
 
 use std::collections::BTreeMap;
@@ -37,6 +40,8 @@ struct Settings {
     eval_every: u64,
     variance_batches: u64,
     out: PathBuf,
+    /// Run the α sweep of Rényi-α and Tsallis-α instead of the objective × control-variate grid.
+    alpha_sweep: bool,
 }
 
 /// One objective with one control variate.
@@ -44,27 +49,48 @@ struct Settings {
 struct Case {
     objective: ObjectiveKind,
     cv: Option<Cv>,
+    /// `α` in hundredths (an integer, so that cases order and compare exactly).
+    alpha_pct: i32,
 }
 
 impl Case {
     fn cv_name(&self) -> &'static str {
         self.cv.map_or("-", |c| c.name())
     }
+
+    fn alpha(&self) -> f64 {
+        f64::from(self.alpha_pct) / 100.0
+    }
 }
 
 /// TB, then every divergence with every control variate it supports.
 fn cases() -> Vec<Case> {
     use ObjectiveKind::*;
-    let mut out = vec![Case { objective: Tb, cv: None }, Case { objective: Atb, cv: None }];
+    let mut out =
+        vec![Case { objective: Tb, cv: None, alpha_pct: 50 }, Case { objective: Atb, cv: None, alpha_pct: 50 }];
     let all = [Cv::None, Cv::Learned, Cv::Loo, Cv::Logz, Cv::OptScalar, Cv::OptVector];
     let power = [Cv::None, Cv::Loo, Cv::OptScalar, Cv::OptVector];
     for (objective, cvs) in
         [(Rkl, &all[..]), (Fkl, &power[..]), (Renyi, &power[..]), (Tsallis, &power[..]), (Akl, &all[..5])]
     {
-        out.extend(cvs.iter().map(|&cv| Case { objective, cv: Some(cv) }));
+        out.extend(cvs.iter().map(|&cv| Case { objective, cv: Some(cv), alpha_pct: 50 }));
     }
     out
 }
+
+/// The α sweep: Rényi-α and Tsallis-α with the leave-one-out baseline.
+fn alpha_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    for objective in [ObjectiveKind::Renyi, ObjectiveKind::Tsallis] {
+        for alpha_pct in ALPHAS_PCT {
+            out.push(Case { objective, cv: Some(Cv::Loo), alpha_pct });
+        }
+    }
+    out
+}
+
+/// The α values of the sweep, in hundredths.
+const ALPHAS_PCT: [i32; 6] = [-100, 25, 50, 75, 150, 200];
 
 /// One evaluation point of a run.
 struct Point {
@@ -112,7 +138,12 @@ fn run_case<E: Enumerable + Clone + 'static>(
         seed,
         iterations: s.iterations,
         batch_size: 16,
-        objective: ObjectiveConfig { kind: case.objective, control_variate: case.cv, ..ObjectiveConfig::default() },
+        objective: ObjectiveConfig {
+            kind: case.objective,
+            control_variate: case.cv,
+            alpha: f64::from(case.alpha_pct) / 100.0,
+            ..ObjectiveConfig::default()
+        },
         policy: PolicyConfig { hidden: vec![64, 64], ..PolicyConfig::default() },
         ..TrainConfig::default()
     };
@@ -140,9 +171,20 @@ fn run_case<E: Enumerable + Clone + 'static>(
 
 fn run_task<E: Enumerable + Clone + 'static>(task: &'static str, env: E, s: &Settings, runs: &mut Vec<Run>) -> Res<()> {
     let exact = Arc::new(ExactEvaluator::new(&env)?);
-    for case in cases() {
+    for case in if s.alpha_sweep { alpha_cases() } else { cases() } {
         for seed in 0..s.seeds {
-            let run = run_case(task, &env, &exact, case, seed, s)?;
+            let run = match run_case(task, &env, &exact, case, seed, s) {
+                Ok(run) => run,
+                Err(e) => {
+                    eprintln!(
+                        "{task} {} {} α={} seed {seed}: FAILED: {e}",
+                        case.objective,
+                        case.cv_name(),
+                        case.alpha()
+                    );
+                    continue;
+                }
+            };
             let last = run.curve.last().map_or(f64::NAN, |p| p.l1);
             let secs = run.curve.last().map_or(0.0, |p| p.train_s);
             eprintln!(
@@ -190,8 +232,8 @@ fn mean_curve(group: &[&Run]) -> Curve {
 }
 
 fn write_csvs(runs: &[Run], s: &Settings) -> Res<()> {
-    let mut curves = String::from("task,objective,cv,seed,iteration,train_s,l1\n");
-    let mut variance = String::from("task,objective,cv,seed,trace_cov_init,trace_cov_final\n");
+    let mut curves = String::from("task,objective,cv,alpha,seed,iteration,train_s,l1\n");
+    let mut variance = String::from("task,objective,cv,alpha,seed,trace_cov_init,trace_cov_final\n");
     for r in runs {
         for p in &r.curve {
             writeln!(
@@ -218,7 +260,7 @@ fn write_csvs(runs: &[Run], s: &Settings) -> Res<()> {
         )?;
     }
     let mut summary = String::from(
-        "task,objective,cv,seeds,final_l1_mean,final_l1_sd,mean_l1_second_half,first_iteration_l1_below_0.5,train_s_mean,trace_cov_init_mean,trace_cov_final_mean\n",
+        "task,objective,cv,alpha,seeds,final_l1_mean,final_l1_sd,mean_l1_second_half,first_iteration_l1_below_0.5,train_s_mean,trace_cov_init_mean,trace_cov_final_mean\n",
     );
     for ((task, case), group) in grouped(runs) {
         let finals: Vec<f64> = group.iter().map(|r| r.curve.last().map_or(f64::NAN, |p| p.l1)).collect();
@@ -232,15 +274,17 @@ fn write_csvs(runs: &[Run], s: &Settings) -> Res<()> {
         let v1 = mean_sd(&group.iter().map(|r| r.variance[1]).collect::<Vec<_>>()).0;
         writeln!(
             summary,
-            "{task},{},{},{},{m:.4},{sd:.4},{second_half:.4},{first},{secs:.2},{v0:.4e},{v1:.4e}",
+            "{task},{},{},{},{},{m:.4},{sd:.4},{second_half:.4},{first},{secs:.2},{v0:.4e},{v1:.4e}",
             case.objective,
             case.cv_name(),
+            case.alpha(),
             group.len()
         )?;
     }
-    std::fs::write(s.out.join("curves.csv"), curves)?;
-    std::fs::write(s.out.join("variance.csv"), variance)?;
-    std::fs::write(s.out.join("summary.csv"), summary)?;
+    let prefix = if s.alpha_sweep { "alpha_" } else { "" };
+    std::fs::write(s.out.join(format!("{prefix}curves.csv")), curves)?;
+    std::fs::write(s.out.join(format!("{prefix}variance.csv")), variance)?;
+    std::fs::write(s.out.join(format!("{prefix}summary.csv")), summary)?;
     Ok(())
 }
 
@@ -387,6 +431,48 @@ fn plot_variance(runs: &[Run], tasks: &[&str], path: &Path) -> Res<()> {
     Ok(())
 }
 
+/// One panel per task: seed-mean final L1 against α, one line per objective.
+fn plot_alpha(runs: &[Run], tasks: &[&str], path: &Path) -> Res<()> {
+    let groups = grouped(runs);
+    let root = BitMapBackend::new(path, (1500, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled("final exact L1 (mean of seeds) against α, leave-one-out baseline", ("sans-serif", 24))?;
+    for (panel, task) in root.split_evenly((1, tasks.len())).iter().zip(tasks) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(*task, ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(50)
+            .build_cartesian_2d(-1.2f64..2.2, (0.001f64..2.0).log_scale())?;
+        chart.configure_mesh().x_desc("α").y_desc("final L1").label_style(("sans-serif", 13)).draw()?;
+        for (objective, color) in
+            [(ObjectiveKind::Renyi, RGBColor(214, 39, 40)), (ObjectiveKind::Tsallis, RGBColor(31, 119, 180))]
+        {
+            let points: Vec<(f64, f64)> = groups
+                .iter()
+                .filter(|((t, c), _)| t == task && c.objective == objective)
+                .map(|((_, c), g)| {
+                    let finals: Vec<f64> = g.iter().map(|r| r.curve.last().map_or(f64::NAN, |p| p.l1)).collect();
+                    (c.alpha(), mean_sd(&finals).0.max(0.001))
+                })
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(objective.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
 fn register_font() -> Res<()> {
     let path = std::env::var("GFN_FONT").unwrap_or_else(|_| "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into());
     let bytes =
@@ -403,15 +489,24 @@ fn settings() -> Res<Settings> {
         eval_every: 50,
         variance_batches: 32,
         out: PathBuf::from("docs/results/divergences"),
+        alpha_sweep: false,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    for pair in args.chunks(2) {
-        let value = pair.get(1).ok_or_else(|| format!("{} needs a value", pair[0]))?;
-        match pair[0].as_str() {
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--alpha-sweep" {
+            s.alpha_sweep = true;
+            continue;
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
             "--iterations" => s.iterations = value.parse()?,
             "--seeds" => s.seeds = value.parse()?,
             "--out" => s.out = PathBuf::from(value),
-            other => return Err(format!("unknown option {other}; expected --iterations, --seeds, --out").into()),
+            other => {
+                return Err(
+                    format!("unknown option {other}; expected --iterations, --seeds, --out, --alpha-sweep").into()
+                );
+            }
         }
     }
     if s.iterations == 0 || s.seeds == 0 {
@@ -432,6 +527,11 @@ fn main() -> Res<()> {
     run_task("sequences", SequenceGeneration::new(SequenceConfig { length: 4, vocab: 4, seed: 0 })?, &s, &mut runs)?;
     write_csvs(&runs, &s)?;
     let tasks = ["hypergrid", "sets", "sequences"];
+    if s.alpha_sweep {
+        plot_alpha(&runs, &tasks, &s.out.join("alpha_sweep.png"))?;
+        eprintln!("{} runs in {:.1} s", runs.len(), start.elapsed().as_secs_f64());
+        return Ok(());
+    }
     for task in tasks {
         plot_curves(&runs, task, false, &s.out.join(format!("l1_iterations_{task}.png")))?;
         plot_curves(&runs, task, true, &s.out.join(format!("l1_time_{task}.png")))?;

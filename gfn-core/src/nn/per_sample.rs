@@ -14,6 +14,7 @@
 use nalgebra::DMatrix;
 
 use super::{Mlp, MlpCache};
+use crate::backend::gemm::{Op, sgemm};
 use crate::backend::{Backend, Cpu};
 use crate::{Error, Result};
 
@@ -45,17 +46,22 @@ pub fn grads(mlp: &Mlp<Cpu>, cache: &MlpCache<Cpu>, d_output: &DMatrix<f32>, gro
     backward_layers(mlp, cache, d_output, groups, |x, dy| {
         let (n_out, n_in) = (dy.nrows(), x.nrows());
         let start = end - n_out * (n_in + 1);
-        for (i, w) in groups.windows(2).enumerate() {
+        let mut weight_grad = DMatrix::<f32>::zeros(n_out, n_in);
+        for (i, w) in groups.windows(2).enumerate().filter(|(_, w)| w[0] < w[1]) {
             let block = &mut out[i * p + start..i * p + end];
             let (weight, bias) = block.split_at_mut(n_out * n_in);
-            for t in w[0]..w[1] {
-                let (xt, dyt) = (x.column(t), dy.column(t));
-                for (c, &xc) in xt.iter().enumerate() {
-                    for (r, &g) in dyt.iter().enumerate() {
-                        weight[c * n_out + r] += f64::from(g) * f64::from(xc);
-                    }
-                }
-                for (b, &g) in bias.iter_mut().zip(dyt.iter()) {
+            // The group's weight gradient Σ_t dy_t x_tᵀ as one sgemm over its (contiguous) columns.
+            let columns = |m: &DMatrix<f32>| {
+                let r = m.nrows();
+                DMatrix::from_column_slice(r, w[1] - w[0], &m.as_slice()[w[0] * r..w[1] * r])
+            };
+            let (dy_g, x_g) = (columns(dy), columns(x));
+            sgemm(1.0, &dy_g, Op::Id, &x_g, Op::Tr, 0.0, &mut weight_grad);
+            for (o, &g) in weight.iter_mut().zip(weight_grad.as_slice()) {
+                *o = f64::from(g);
+            }
+            for t in 0..dy_g.ncols() {
+                for (b, &g) in bias.iter_mut().zip(dy_g.column(t).iter()) {
                     *b += f64::from(g);
                 }
             }

@@ -152,3 +152,107 @@ pub(super) fn evaluate<S, B: Backend>(
         _ => Ok((estimator.objective.evaluate(&batch.view, grads)?, None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use nalgebra::DMatrix;
+
+    use super::*;
+    use crate::nn::Activation;
+    use crate::optim::AdamStep;
+    use crate::policy::PolicyConfig;
+
+    /// The CPU kernels under another backend type (as a GPU backend would be).
+    #[derive(Debug, Clone)]
+    struct Other;
+
+    impl Backend for Other {
+        type Mat = DMatrix<f32>;
+        fn name(&self) -> &'static str {
+            "other"
+        }
+        fn upload(&self, host: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+            Cpu.upload(host)
+        }
+        fn download(&self, m: &DMatrix<f32>) -> Result<DMatrix<f32>> {
+            Cpu.download(m)
+        }
+        fn zeros(&self, rows: usize, cols: usize) -> Result<DMatrix<f32>> {
+            Cpu.zeros(rows, cols)
+        }
+        fn shape(&self, m: &DMatrix<f32>) -> (usize, usize) {
+            Cpu.shape(m)
+        }
+        fn copy(&self, src: &DMatrix<f32>, dst: &mut DMatrix<f32>) -> Result<()> {
+            Cpu.copy(src, dst)
+        }
+        fn linear_forward(&self, w: &Self::Mat, b: &Self::Mat, x: &Self::Mat, out: &mut Self::Mat) -> Result<()> {
+            Cpu.linear_forward(w, b, x, out)
+        }
+        fn linear_backward(
+            &self,
+            w: &Self::Mat,
+            x: &Self::Mat,
+            dy: &Self::Mat,
+            dw: &mut Self::Mat,
+            db: &mut Self::Mat,
+            dx: Option<&mut Self::Mat>,
+        ) -> Result<()> {
+            Cpu.linear_backward(w, x, dy, dw, db, dx)
+        }
+        fn activation_forward(&self, act: Activation, x: &Self::Mat, y: &mut Self::Mat) -> Result<()> {
+            Cpu.activation_forward(act, x, y)
+        }
+        fn activation_backward(
+            &self,
+            act: Activation,
+            x: &Self::Mat,
+            y: &Self::Mat,
+            dy: &Self::Mat,
+            dx: &mut Self::Mat,
+        ) -> Result<()> {
+            Cpu.activation_backward(act, x, y, dy, dx)
+        }
+        fn adam_update(
+            &self,
+            param: &mut Self::Mat,
+            grad: &Self::Mat,
+            m: &mut Self::Mat,
+            v: &mut Self::Mat,
+            step: &AdamStep,
+        ) -> Result<()> {
+            Cpu.adam_update(param, grad, m, v, step)
+        }
+        fn scale(&self, m: &mut Self::Mat, factor: f32) -> Result<()> {
+            Cpu.scale(m, factor)
+        }
+        fn sum_squares(&self, m: &Self::Mat) -> Result<f64> {
+            Cpu.sum_squares(m)
+        }
+        fn fill_zero(&self, m: &mut Self::Mat) -> Result<()> {
+            Cpu.fill_zero(m)
+        }
+    }
+
+    #[test]
+    fn per_sample_control_variates_need_the_cpu_backend() {
+        for cv in [ControlVariateKind::OptScalar, ControlVariateKind::OptVector] {
+            let config = ObjectiveConfig { kind: ObjectiveKind::Rkl, control_variate: Some(cv), ..Default::default() };
+            let spec = DivergenceSpec::new(&config).unwrap().unwrap();
+            spec.check_backend(&Cpu).unwrap();
+            let err = spec.check_backend(&Other).unwrap_err();
+            assert!(matches!(err, Error::InvalidConfig { field: "cv", .. }), "{err}");
+            assert!(err.to_string().contains("cpu") && err.to_string().contains("other"), "{err}");
+        }
+        let loo = ObjectiveConfig { kind: ObjectiveKind::Rkl, ..Default::default() };
+        DivergenceSpec::new(&loo).unwrap().unwrap().check_backend(&Other).unwrap();
+        // The policy refuses per-sample gradients on another backend as well.
+        let config = PolicyConfig { hidden: vec![4], ..PolicyConfig::default() };
+        let mut rng = crate::rng::stream(0, crate::rng::Purpose::Init, &[]);
+        let policy = Policy::new(Other, &config, 3, 2, false, &mut rng).unwrap();
+        let mut cache = PolicyCache::default();
+        policy.forward(&DMatrix::zeros(3, 2), &mut cache).unwrap();
+        let err = policy.trunk_sq_norms(&cache, &DMatrix::zeros(2, 2), &[0, 2]).unwrap_err();
+        assert!(err.to_string().contains("cpu backend"), "{err}");
+    }
+}
