@@ -123,9 +123,9 @@ fn backward_layers(
         let x = if i == 0 { input } else { &post[i - 1] };
         visit(x, &dy);
         if i > 0 {
-            let wt = layers[i].weight.value.transpose();
-            dx.resize_mut(wt.nrows(), columns, 0.0);
-            dx.gemm(1.0, &wt, &dy, 0.0);
+            let w = &layers[i].weight.value;
+            dx.resize_mut(w.ncols(), columns, 0.0);
+            sgemm(1.0, w, Op::Tr, &dy, Op::Id, 0.0, &mut dx);
             Cpu.activation_backward(act, &pre[i - 1], &post[i - 1], &dx, &mut dy)?;
         }
     }
