@@ -152,3 +152,72 @@ fn the_pair_architecture_is_selected_by_flag_or_config_and_needs_a_slot_layout()
     fails_with(&["train", "--config", cfg.to_str().expect("utf-8")], &["transformer"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The summary JSON (last stdout line) of a successful run.
+fn summary(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "run failed: {}", stderr(out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    serde_json::from_str(stdout.lines().last().expect("a summary line")).expect("JSON summary")
+}
+
+/// `gfn sample` → file → forward KL on those samples (`--target-samples`), and malformed files are
+/// errors naming the line.
+#[test]
+fn forward_kl_trains_on_sampled_objects() {
+    let dir = temp("targets");
+    let ckpt = dir.join("tb.safetensors");
+    let ckpt_s = ckpt.to_str().expect("utf-8 path");
+    let grid = ["hypergrid", "--ndim", "2", "--height", "4"];
+    let tb =
+        gfn(&[&["train"], &grid[..], &["--iterations", "600", "--checkpoint", ckpt_s, "--seed", "1", "--json"]]
+            .concat());
+    let tb_l1 = summary(&tb)["l1"].as_f64().expect("l1");
+    let out = gfn(&["sample", "--checkpoint", ckpt_s, "-n", "2000"]);
+    assert!(out.status.success(), "sample failed: {}", stderr(&out));
+    let file = dir.join("samples.jsonl");
+    std::fs::write(&file, &out.stdout).expect("write samples");
+    let file_s = file.to_str().expect("utf-8 path");
+    let fkl = |extra: &[&str]| {
+        let args =
+            [&["train"], &grid[..], &["--objective", "fkl", "--target-samples", file_s, "--json"], extra].concat();
+        gfn(&args)
+    };
+    let untrained = summary(&fkl(&["--iterations", "0"]))["l1"].as_f64().expect("l1");
+    let trained = summary(&fkl(&["--iterations", "600", "--seed", "2"]))["l1"].as_f64().expect("l1");
+    eprintln!("TB model L1 {tb_l1:.4}; forward KL on 2000 of its samples: L1 {untrained:.4} -> {trained:.4}");
+    assert!(trained < 0.25 && trained < untrained / 4.0, "fkl on data: L1 {untrained} -> {trained}");
+
+    // Objects may be named without actions (resolved among the enumerated terminal objects).
+    let named = dir.join("named.jsonl");
+    std::fs::write(&named, "{\"object\": \"GridState { coords: [3, 3] }\"}\n\n{\"actions\": [0, 1]}\n").expect("write");
+    let named_s = named.to_str().expect("utf-8 path");
+    let args =
+        [&["train"], &grid[..], &["--objective", "akl", "--target-samples", named_s, "--iterations", "2"]].concat();
+    assert!(gfn(&args).status.success(), "named objects");
+
+    let bad = dir.join("bad.jsonl");
+    let bad_s = bad.to_str().expect("utf-8 path");
+    let cases: [(&str, &[&str]); 7] = [
+        ("{\"actions\": [0]}\nnot json\n", &["line 2", "invalid JSON"]),
+        ("{\"actions\": [0, 0, 0, 0]}\n", &["line 1", "action 0 at step 3"]),
+        ("{\"actions\": [0]}\n{\"object\": \"GridState { coords: [9, 9] }\"}\n", &["line 2", "unknown object"]),
+        ("{\"actions\": [0], \"object\": \"GridState { coords: [0, 1] }\"}\n", &["line 1", "not to the object"]),
+        ("{\"actions\": \"up\"}\n", &["line 1", "array of action indices"]),
+        ("{\"log_reward\": 1.0}\n", &["line 1", "\"actions\""]),
+        ("\n\n", &["no target samples"]),
+    ];
+    for (text, needles) in cases {
+        std::fs::write(&bad, text).expect("write");
+        fails_with(&[&["train"], &grid[..], &["--objective", "fkl", "--target-samples", bad_s]].concat(), needles);
+    }
+    fails_with(&["train", "hypergrid", "--target-samples", file_s], &["--target-samples", "tb"]);
+    fails_with(
+        &["train", "hypergrid", "--objective", "fkl", "--cv", "opt-scalar", "--target-samples", file_s],
+        &["opt-scalar", "fkl"],
+    );
+    fails_with(
+        &["train", "hypergrid", "--objective", "fkl", "--target-samples", "/nonexistent/s.jsonl"],
+        &["/nonexistent/s.jsonl"],
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

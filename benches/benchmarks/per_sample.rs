@@ -44,4 +44,57 @@ fn per_sample_norms(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_sample_norms);
+/// The full path of the optimal control variates in the trainer: 64 on-policy trajectories of the
+/// 4-D, height-8 hypergrid sampled by a 2×256 ReLU policy trained for 200 iterations (one column
+/// per state, grouped by trajectory), through a network of that shape from one cached forward pass: the ordinary backward pass of
+/// the trunk against the per-trajectory squared score norms (opt-scalar) and score vectors
+/// (opt-vector).
+fn per_sample_trajectories(c: &mut Criterion) {
+    use gfn::envs::hypergrid::{Hypergrid, HypergridConfig};
+    use gfn::objective::TermGrads;
+    use gfn::policy::{Exploration, PolicyCache};
+    use gfn::prelude::*;
+    use gfn::rng::Purpose;
+    use gfn::sampler::{Draw, sample_forward};
+    use gfn::terms::{StepTerms, feature_matrix};
+
+    let env = Hypergrid::new(HypergridConfig { ndim: 4, height: 8, r0: 1e-3, ..HypergridConfig::default() })
+        .expect("valid grid");
+    let mut config = TrainConfig { batch_size: 16, iterations: u64::MAX, ..TrainConfig::default() };
+    config.policy.hidden = vec![256, 256];
+    config.policy.activation = Activation::Relu;
+    let mut trainer = Trainer::new(env, config).expect("valid config");
+    for _ in 0..200 {
+        trainer.step().expect("step");
+    }
+    let env = trainer.env();
+    let draw = Draw { seed: 1, purpose: Purpose::Eval, round: 0 };
+    let traj = sample_forward(env, trainer.policy(), BATCH, Exploration::default(), draw).expect("batch");
+    // A network of the trained one's shape, whose forward pass on the batch is cached.
+    let init = &mut gfn::rng::stream(0, Purpose::Init, &[]);
+    let mut net =
+        Policy::new(Cpu, &trainer.config().policy, env.feature_dim(), env.action_count(), false, init).expect("policy");
+    let mut cache = PolicyCache::default();
+    let output = net.forward(&feature_matrix(&traj), &mut cache).expect("forward");
+    let terms = StepTerms::compute(env, &traj, &output, &Default::default()).expect("terms");
+    let steps = traj.step_count();
+    let unit = TermGrads { log_pf: vec![1.0; steps], log_pb: vec![0.0; steps], ..TermGrads::default() };
+    let (d_trunk, _) = terms.logit_grads(&traj, &unit, net.layout(), false, env.exit_action());
+
+    let mut group = c.benchmark_group(format!("per_sample_trajectories_b{BATCH}_{steps}_states"));
+    group.bench_function("backward", |bench| {
+        bench.iter(|| {
+            net.zero_grad().expect("zero_grad");
+            net.backward(&cache, black_box(&d_trunk), None).expect("backward");
+        });
+    });
+    group.bench_function("sq_norms", |bench| {
+        bench.iter(|| net.trunk_sq_norms(&cache, black_box(&d_trunk), &traj.offsets).expect("norms"));
+    });
+    group.bench_function("score_vectors", |bench| {
+        bench.iter(|| net.trunk_grads(&cache, black_box(&d_trunk), &traj.offsets).expect("vectors"));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_sample_norms, per_sample_trajectories);

@@ -147,9 +147,14 @@ pub(crate) struct TrainArgs {
     /// Order α of renyi and tsallis (not 0 or 1); backward ratio of akl and atb (in [0, 1]).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) alpha: Option<f64>,
-    /// Control variate of a divergence objective: none, learned, loo (default), logz.
+    /// Control variate of a divergence objective: none, learned, loo (default), logz, opt-scalar,
+    /// opt-vector.
     #[arg(long)]
     pub(crate) cv: Option<String>,
+    /// Target samples (JSON lines as `gfn sample` writes them): fkl trains on backward
+    /// trajectories from them (forward KL on data); akl and atb use them instead of exact samples.
+    #[arg(long)]
+    pub(crate) target_samples: Option<PathBuf>,
     /// Use a Huber residual with this threshold.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) huber_delta: Option<f64>,

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use gfn_core::Error;
 use gfn_core::backend::Cpu;
 use gfn_core::env::Enumerable;
-use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, MonteCarloEvaluator};
+use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, MonteCarloEvaluator, TargetSamples};
 use gfn_core::objective::Residual;
 use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
 use gfn_core::sampler::{Draw, sample_forward};
-use gfn_core::train::{RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
+use gfn_core::train::{ObjectiveKind, RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
 use gfn_envs::dag::DagEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,6 +72,15 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     );
     if let Some(cv) = parse(&a.cv)? {
         c.objective.control_variate = Some(cv);
+    }
+    if a.target_samples.is_some() {
+        match c.objective.kind {
+            ObjectiveKind::Fkl => c.objective.from_targets = true,
+            ObjectiveKind::Akl | ObjectiveKind::Atb => {}
+            other => {
+                return Err(CliError::Usage(format!("--target-samples applies to fkl, akl and atb, not {other}")));
+            }
+        }
     }
     if let Some(d) = a.huber_delta {
         c.objective.residual = Residual::Huber { delta: d };
@@ -228,11 +237,18 @@ impl TrainJob<'_> {
             }
             None => Trainer::new(env, self.config.clone())?,
         };
-        if self.config.objective.kind.needs_targets() {
+        if let Some(path) = &self.args.target_samples {
+            // Target samples from data; objects named without actions resolve among the enumerated ones.
+            let known = ExactEvaluator::with_limit(trainer.env(), AUTO_EXACT_LIMIT).ok();
+            let samples = TargetSamples::read(trainer.env(), path, known.iter().flat_map(|k| k.terminal_states()))?;
+            trainer.set_target_sampler(std::sync::Arc::new(samples));
+        } else if self.config.objective.from_targets {
+            return Err(CliError::Usage("this fkl run trains on data: pass --target-samples FILE".into()));
+        } else if self.config.objective.needs_targets() {
             // α-KL / α-TB train on backward trajectories from exact target samples.
             let exact = ExactEvaluator::with_limit(trainer.env(), AUTO_EXACT_LIMIT).map_err(|e| match e {
                 Error::TooManyStates { limit } => CliError::Usage(format!(
-                    "--objective {} needs exact target samples, but the environment has more than {limit} states",
+                    "--objective {} needs exact target samples (or --target-samples FILE), but the environment has more than {limit} states",
                     self.config.objective.kind
                 )),
                 other => other.into(),

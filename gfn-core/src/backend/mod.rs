@@ -14,7 +14,7 @@
 
 pub mod conformance;
 mod cpu;
-mod gemm;
+pub(crate) mod gemm;
 
 pub use cpu::Cpu;
 

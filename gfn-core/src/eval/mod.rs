@@ -8,9 +8,11 @@
 pub mod divergence;
 mod exact;
 mod monte_carlo;
+mod samples;
 
 pub use exact::{ExactEvaluator, TargetSampler};
 pub use monte_carlo::MonteCarloEvaluator;
+pub use samples::TargetSamples;
 
 use serde::{Deserialize, Serialize};
 

@@ -14,6 +14,7 @@
 use nalgebra::DMatrix;
 
 use super::{Mlp, MlpCache};
+use crate::backend::gemm::{Op, sgemm};
 use crate::backend::{Backend, Cpu};
 use crate::{Error, Result};
 
@@ -45,17 +46,22 @@ pub fn grads(mlp: &Mlp<Cpu>, cache: &MlpCache<Cpu>, d_output: &DMatrix<f32>, gro
     backward_layers(mlp, cache, d_output, groups, |x, dy| {
         let (n_out, n_in) = (dy.nrows(), x.nrows());
         let start = end - n_out * (n_in + 1);
-        for (i, w) in groups.windows(2).enumerate() {
+        let mut weight_grad = DMatrix::<f32>::zeros(n_out, n_in);
+        for (i, w) in groups.windows(2).enumerate().filter(|(_, w)| w[0] < w[1]) {
             let block = &mut out[i * p + start..i * p + end];
             let (weight, bias) = block.split_at_mut(n_out * n_in);
-            for t in w[0]..w[1] {
-                let (xt, dyt) = (x.column(t), dy.column(t));
-                for (c, &xc) in xt.iter().enumerate() {
-                    for (r, &g) in dyt.iter().enumerate() {
-                        weight[c * n_out + r] += f64::from(g) * f64::from(xc);
-                    }
-                }
-                for (b, &g) in bias.iter_mut().zip(dyt.iter()) {
+            // The group's weight gradient Σ_t dy_t x_tᵀ as one sgemm over its (contiguous) columns.
+            let columns = |m: &DMatrix<f32>| {
+                let r = m.nrows();
+                DMatrix::from_column_slice(r, w[1] - w[0], &m.as_slice()[w[0] * r..w[1] * r])
+            };
+            let (dy_g, x_g) = (columns(dy), columns(x));
+            sgemm(1.0, &dy_g, Op::Id, &x_g, Op::Tr, 0.0, &mut weight_grad);
+            for (o, &g) in weight.iter_mut().zip(weight_grad.as_slice()) {
+                *o = f64::from(g);
+            }
+            for t in 0..dy_g.ncols() {
+                for (b, &g) in bias.iter_mut().zip(dy_g.column(t).iter()) {
                     *b += f64::from(g);
                 }
             }
@@ -117,9 +123,9 @@ fn backward_layers(
         let x = if i == 0 { input } else { &post[i - 1] };
         visit(x, &dy);
         if i > 0 {
-            let wt = layers[i].weight.value.transpose();
-            dx.resize_mut(wt.nrows(), columns, 0.0);
-            dx.gemm(1.0, &wt, &dy, 0.0);
+            let w = &layers[i].weight.value;
+            dx.resize_mut(w.ncols(), columns, 0.0);
+            sgemm(1.0, w, Op::Tr, &dy, Op::Id, 0.0, &mut dx);
             Cpu.activation_backward(act, &pre[i - 1], &post[i - 1], &dx, &mut dy)?;
         }
     }

@@ -13,6 +13,7 @@
 pub mod categorical;
 mod net;
 mod output;
+mod scores;
 
 pub use categorical::Exploration;
 pub use output::{HeadLayout, PolicyOutput};

@@ -9,7 +9,7 @@ use crate::replay::ReplayConfig;
 use crate::{Error, Result};
 
 /// The training objectives the trainer knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectiveKind {
     /// Trajectory balance.
@@ -101,10 +101,16 @@ impl ObjectiveKind {
     pub fn needs_targets(self) -> bool {
         matches!(self, ObjectiveKind::Akl | ObjectiveKind::Atb)
     }
+
+    /// Whether its on-policy estimator has a score signal, which the per-parameter (opt-vector)
+    /// control variate needs: rkl, fkl, renyi and tsallis.
+    pub fn has_score_signal(self) -> bool {
+        matches!(self, ObjectiveKind::Rkl | ObjectiveKind::Fkl | ObjectiveKind::Renyi | ObjectiveKind::Tsallis)
+    }
 }
 
 /// Control variates of the divergence objectives (ALGORITHMS §2.1, §2.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ControlVariateKind {
     /// No baseline.
@@ -122,14 +128,27 @@ pub enum ControlVariateKind {
 }
 
 impl ControlVariateKind {
-    const NAMES: [(&'static str, ControlVariateKind); 6] = [
-        ("none", ControlVariateKind::None),
-        ("learned", ControlVariateKind::Learned),
-        ("loo", ControlVariateKind::Loo),
-        ("logz", ControlVariateKind::Logz),
-        ("opt-scalar", ControlVariateKind::OptScalar),
-        ("opt-vector", ControlVariateKind::OptVector),
+    /// Every kind, in CLI order.
+    pub const ALL: [ControlVariateKind; 6] = [
+        ControlVariateKind::None,
+        ControlVariateKind::Learned,
+        ControlVariateKind::Loo,
+        ControlVariateKind::Logz,
+        ControlVariateKind::OptScalar,
+        ControlVariateKind::OptVector,
     ];
+
+    /// The CLI name (`"opt-scalar"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlVariateKind::None => "none",
+            ControlVariateKind::Learned => "learned",
+            ControlVariateKind::Loo => "loo",
+            ControlVariateKind::Logz => "logz",
+            ControlVariateKind::OptScalar => "opt-scalar",
+            ControlVariateKind::OptVector => "opt-vector",
+        }
+    }
 
     /// The objective-level control variate.
     pub fn control_variate(self) -> crate::objective::ControlVariate {
@@ -149,8 +168,8 @@ impl std::str::FromStr for ControlVariateKind {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         let key = s.replace('_', "-");
-        ControlVariateKind::NAMES.iter().find(|(n, _)| *n == key).map(|(_, k)| *k).ok_or_else(|| {
-            let names: Vec<&str> = ControlVariateKind::NAMES.iter().map(|(n, _)| *n).collect();
+        ControlVariateKind::ALL.into_iter().find(|k| k.name() == key).ok_or_else(|| {
+            let names: Vec<&str> = ControlVariateKind::ALL.iter().map(|k| k.name()).collect();
             Error::config("cv", s, format!("unknown control variate; expected one of {}", names.join(", ")))
         })
     }
@@ -186,6 +205,9 @@ pub struct ObjectiveConfig {
     pub alpha: f64,
     /// The control variate of a divergence objective (default: leave-one-out).
     pub control_variate: Option<ControlVariateKind>,
+    /// Forward KL only: train on backward trajectories `τ ~ P_B(·|x)` from target samples `x`
+    /// (data, via `Trainer::set_target_sampler`) instead of on-policy importance weights.
+    pub from_targets: bool,
 }
 
 impl Default for ObjectiveConfig {
@@ -196,6 +218,7 @@ impl Default for ObjectiveConfig {
             residual: Residual::Squared,
             alpha: crate::objective::DEFAULT_ALPHA,
             control_variate: None,
+            from_targets: false,
         }
     }
 }
@@ -206,13 +229,42 @@ impl ObjectiveConfig {
         self.control_variate.unwrap_or(ControlVariateKind::Loo)
     }
 
+    /// Whether each batch needs backward trajectories from target samples `x ~ R/Z`: α-KL, α-TB,
+    /// and forward KL with [`ObjectiveConfig::from_targets`].
+    pub fn needs_targets(&self) -> bool {
+        self.kind.needs_targets() || self.from_targets
+    }
+
+    /// Whether a batch is made only of backward trajectories from target samples (no on-policy
+    /// trajectories): forward KL with [`ObjectiveConfig::from_targets`].
+    pub fn targets_only(&self) -> bool {
+        self.from_targets
+    }
+
+    /// The control variate if it needs per-trajectory score gradients (opt-scalar, opt-vector).
+    pub fn per_sample_control_variate(&self) -> Option<ControlVariateKind> {
+        let cv = self.control_variate();
+        (self.kind.is_divergence() && matches!(cv, ControlVariateKind::OptScalar | ControlVariateKind::OptVector))
+            .then_some(cv)
+    }
+
     /// Checks the divergence-specific settings against the rest of the run.
     fn validate_divergence(&self, config: &TrainConfig) -> Result<()> {
+        let cv = self.control_variate();
+        if self.from_targets
+            && (self.kind != ObjectiveKind::Fkl || !matches!(cv, ControlVariateKind::None | ControlVariateKind::Loo))
+        {
+            return Err(Error::config(
+                "from_targets",
+                format!("{} with cv {}", self.kind, cv.name()),
+                "training on target samples alone is forward KL (fkl) with the none or loo control variate",
+            ));
+        }
         if !self.kind.is_divergence() {
             return match self.control_variate {
                 Some(cv) => Err(Error::config(
                     "cv",
-                    format!("{cv:?}").to_lowercase(),
+                    cv.name(),
                     format!(
                         "control variates apply to divergence objectives (rkl, fkl, renyi, tsallis), not {}",
                         self.kind
@@ -238,12 +290,11 @@ impl ObjectiveConfig {
                 format!("{} needs exactly on-policy batches; disable the replay buffer", self.kind),
             ));
         }
-        let cv = self.control_variate();
-        if matches!(cv, ControlVariateKind::OptScalar | ControlVariateKind::OptVector) {
+        if cv == ControlVariateKind::OptVector && !self.kind.has_score_signal() {
             return Err(Error::config(
                 "cv",
-                "opt-scalar/opt-vector",
-                "the optimal control variates exist as library estimators (objective::divergence) but are not wired into the trainer yet; use loo, logz, learned or none",
+                "opt-vector",
+                format!("the per-parameter baseline applies to rkl, fkl, renyi and tsallis, not {}", self.kind),
             ));
         }
         if matches!(self.kind, ObjectiveKind::Renyi | ObjectiveKind::Tsallis) {
@@ -257,8 +308,8 @@ impl ObjectiveConfig {
             if matches!(cv, ControlVariateKind::Learned | ControlVariateKind::Logz) {
                 return Err(Error::config(
                     "cv",
-                    format!("{cv:?}").to_lowercase(),
-                    format!("{} supports the none and loo control variates", self.kind),
+                    cv.name(),
+                    format!("{} supports the none, loo, opt-scalar and opt-vector control variates", self.kind),
                 ));
             }
         }
@@ -270,17 +321,13 @@ impl ObjectiveConfig {
             ));
         }
         if self.kind == ObjectiveKind::Atb && self.control_variate.is_some() {
-            return Err(Error::config(
-                "cv",
-                format!("{cv:?}").to_lowercase(),
-                "atb uses log Z as its baseline; no --cv",
-            ));
+            return Err(Error::config("cv", cv.name(), "atb uses log Z as its baseline; no --cv"));
         }
         if self.kind == ObjectiveKind::Fkl && matches!(cv, ControlVariateKind::Learned | ControlVariateKind::Logz) {
             return Err(Error::config(
                 "cv",
-                format!("{cv:?}").to_lowercase(),
-                "fkl supports the none and loo control variates",
+                cv.name(),
+                "fkl supports the none, loo, opt-scalar and opt-vector control variates",
             ));
         }
         Ok(())

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod config;
+mod divergence_step;
 mod fit;
 mod flow_step;
 mod metrics;

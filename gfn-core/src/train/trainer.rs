@@ -6,14 +6,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
+use super::divergence_step::{self, DivergenceSpec};
 use super::flow_step::flow_matching_step;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::eval::TargetSampler;
 use crate::objective::{
-    AlphaKl, AlphaTb, ContrastiveBalance, ControlVariate, DetailedBalance, FlowMatching, ForwardKl,
-    ModifiedDetailedBalance, Objective, Pairing, Renyi, Requirements, ReverseKl, Sampling, SubTrajectoryBalance,
-    TermGrads, TrajectoryBalance, Tsallis, VarGrad,
+    ContrastiveBalance, DetailedBalance, FlowMatching, ModifiedDetailedBalance, Objective, Pairing, Requirements,
+    SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
 };
 use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache};
@@ -27,26 +27,23 @@ use crate::{Error, Result};
 /// The loss a trainer optimises.
 #[derive(Debug)]
 pub(super) enum Loss {
-    /// An objective over trajectory log-terms.
+    /// A balance objective over trajectory log-terms.
     Balance(Box<dyn Objective>),
     /// Flow matching over edge log-flows.
     Flow(FlowMatching),
-    /// Tsallis-α, rebuilt every step around a running reference `log Z` (the previous batch's
-    /// mean `log w`), which fixes the scale of its weights without making it batch-normalised.
-    Tsallis {
-        /// The order α.
-        alpha: f64,
-        /// The baseline.
-        control_variate: ControlVariate,
-    },
+    /// A divergence objective, rebuilt every step: Tsallis-α moves its reference `log Z` (the
+    /// previous batch's mean `log w`), which fixes the scale of its weights without making it
+    /// batch-normalised.
+    Divergence(DivergenceSpec),
 }
 
 impl Loss {
     fn build(config: &ObjectiveConfig) -> Result<Self> {
+        if let Some(spec) = DivergenceSpec::new(config)? {
+            return Ok(Loss::Divergence(spec));
+        }
         let residual = config.residual;
-        let cv = config.control_variate().control_variate();
         let balance: Box<dyn Objective> = match config.kind {
-            ObjectiveKind::Tb => Box::new(TrajectoryBalance::new(residual)),
             ObjectiveKind::Db => Box::new(DetailedBalance::new(residual)),
             ObjectiveKind::Moddb => Box::new(ModifiedDetailedBalance::new(residual)),
             ObjectiveKind::Subtb => Box::new(SubTrajectoryBalance::new(config.lambda, residual)?),
@@ -54,26 +51,17 @@ impl Loss {
             ObjectiveKind::Cb => Box::new(ContrastiveBalance::new(Pairing::Halves, residual)),
             ObjectiveKind::Cbf => Box::new(ContrastiveBalance::new(Pairing::AllPairs, residual)),
             ObjectiveKind::Fm => return Ok(Loss::Flow(FlowMatching::new(residual))),
-            ObjectiveKind::Rkl => Box::new(ReverseKl::new(cv)?),
-            ObjectiveKind::Fkl => Box::new(ForwardKl::new(Sampling::OnPolicy, cv)?),
-            ObjectiveKind::Renyi => Box::new(Renyi::new(config.alpha, cv)?),
-            ObjectiveKind::Akl => Box::new(AlphaKl::new(config.alpha, cv)?),
-            ObjectiveKind::Atb => Box::new(AlphaTb::new(config.alpha)?),
-            ObjectiveKind::Tsallis => {
-                Tsallis::new(config.alpha, 0.0, cv)?;
-                return Ok(Loss::Tsallis { alpha: config.alpha, control_variate: cv });
-            }
+            // Tb; the divergences returned above.
+            _ => Box::new(TrajectoryBalance::new(residual)),
         };
         Ok(Loss::Balance(balance))
     }
 
-    fn requirements(&self) -> Requirements {
+    fn requirements(&self) -> Result<Requirements> {
         match self {
-            Loss::Balance(o) => o.requirements(),
-            Loss::Flow(_) => Requirements::default(),
-            Loss::Tsallis { alpha, control_variate } => {
-                Tsallis { alpha: *alpha, log_z_ref: 0.0, control_variate: *control_variate }.requirements()
-            }
+            Loss::Balance(o) => Ok(o.requirements()),
+            Loss::Flow(_) => Ok(Requirements::default()),
+            Loss::Divergence(spec) => spec.requirements(),
         }
     }
 }
@@ -146,7 +134,10 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     pub fn with_backend(env: E, config: TrainConfig, backend: B) -> Result<Self> {
         config.validate()?;
         let loss = Loss::build(&config.objective)?;
-        let requirements = loss.requirements();
+        if let Loss::Divergence(spec) = &loss {
+            spec.check_backend(&backend)?;
+        }
+        let requirements = loss.requirements()?;
         let mut rng = stream(config.seed, Purpose::Init, &[]);
         let policy = Policy::for_env(backend.clone(), &config.policy, &env, requirements.log_flow, &mut rng)?;
         let adam = Adam::new(config.optim.adam)?;
@@ -255,55 +246,10 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Runs one training iteration.
     pub fn step(&mut self) -> Result<StepStats> {
         let it = self.scalars.iteration;
-        let seed = self.config.seed;
-        let mut traj = sample_forward(
-            &self.env,
-            &self.policy,
-            self.config.batch_size,
-            self.config.exploration.exploration(),
-            Draw { seed, purpose: Purpose::Forward, round: it },
-        )?;
-        let fresh: Vec<ReplayEntry> = (0..traj.len())
-            .map(|i| ReplayEntry { path: traj.action_path(i).to_vec(), log_reward: traj.log_reward[i] })
-            .collect();
-        let draws = self.config.replay.draws(self.config.batch_size);
-        if draws > 0 && !self.scalars.replay.is_empty() {
-            let mut rng = stream(seed, Purpose::Replay, &[it]);
-            let paths: Vec<Vec<usize>> =
-                self.scalars.replay.draw(draws, &mut rng).into_iter().map(|e| e.path.clone()).collect();
-            let terminals = paths.iter().map(|p| self.replay_path(p)).collect::<Result<Vec<_>>>()?;
-            let replayed = sample_backward(
-                &self.env,
-                &self.policy,
-                &terminals,
-                Draw { seed, purpose: Purpose::Backward, round: it },
-            )?;
-            traj.append(replayed);
-        }
-        if self.config.objective.kind.needs_targets() {
-            let sampler = self.target.as_ref().ok_or_else(|| {
-                Error::config(
-                    "objective",
-                    self.config.objective.kind,
-                    "trains on backward trajectories from target samples: call Trainer::set_target_sampler",
-                )
-            })?;
-            let mut rng = stream(seed, Purpose::Target, &[it]);
-            let targets = sampler.sample_targets(self.config.batch_size, &mut rng);
-            let draw = Draw { seed, purpose: Purpose::Backward, round: it };
-            traj.append(sample_backward(&self.env, &self.policy, &targets, draw)?);
-        }
+        let (traj, fresh) = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
         self.scalars.replay.extend(fresh);
-
-        self.policy.zero_grad()?;
-        let (loss, log_w_mean) = match &self.loss {
-            Loss::Balance(_) | Loss::Tsallis { .. } => self.balance_step(&traj)?,
-            Loss::Flow(fm) => {
-                let fm = *fm;
-                flow_matching_step(&self.env, &mut self.policy, &fm, &traj, &mut self.cache, &mut self.parent_cache)?
-            }
-        };
+        let (loss, log_w_mean) = self.accumulate_gradient(&traj)?;
         if !loss.is_finite() {
             return Err(Error::NonFinite { what: format!("loss at iteration {it}"), value: loss });
         }
@@ -331,6 +277,90 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         Ok(StepStats { loss, grad_norm, trajectories: traj.len(), transitions: traj.step_count(), log_w_mean })
     }
 
+    /// The gradient estimate of one batch at the current parameters, without updating anything:
+    /// every tensor parameter's gradient in the order of [`Policy::params`] (flattened
+    /// column-major), then `dL/d log Z`. The batch is the one [`Trainer::step`] would draw at
+    /// iteration `round`, so distinct rounds give independent estimates (e.g. to measure the
+    /// variance of an estimator).
+    pub fn gradient(&mut self, round: u64) -> Result<Vec<f64>> {
+        let (traj, _) = self.sample_batch(round)?;
+        self.accumulate_gradient(&traj)?;
+        let mut out = Vec::new();
+        for (_, p) in self.policy.params() {
+            out.extend(self.backend.download(&p.grad)?.iter().map(|&g| f64::from(g)));
+        }
+        out.push(self.grads.log_z);
+        Ok(out)
+    }
+
+    /// The training batch of iteration `round`: on-policy trajectories, replayed ones and backward
+    /// trajectories from target samples as configured, and the replay entries of the fresh ones.
+    fn sample_batch(&self, round: u64) -> Result<(Trajectories<E::State>, Vec<ReplayEntry>)> {
+        let seed = self.config.seed;
+        let backward = Draw { seed, purpose: Purpose::Backward, round };
+        let targets = if self.config.objective.needs_targets() {
+            let sampler = self.target.as_ref().ok_or_else(|| {
+                Error::config(
+                    "objective",
+                    self.config.objective.kind,
+                    "trains on backward trajectories from target samples: call Trainer::set_target_sampler",
+                )
+            })?;
+            let mut rng = stream(seed, Purpose::Target, &[round]);
+            Some(sampler.sample_targets(self.config.batch_size, &mut rng))
+        } else {
+            None
+        };
+        if self.config.objective.targets_only() {
+            let targets = targets.unwrap_or_default();
+            return Ok((sample_backward(&self.env, &self.policy, &targets, backward)?, Vec::new()));
+        }
+        let mut traj = sample_forward(
+            &self.env,
+            &self.policy,
+            self.config.batch_size,
+            self.config.exploration.exploration(),
+            Draw { seed, purpose: Purpose::Forward, round },
+        )?;
+        let fresh: Vec<ReplayEntry> = (0..traj.len())
+            .map(|i| ReplayEntry { path: traj.action_path(i).to_vec(), log_reward: traj.log_reward[i] })
+            .collect();
+        let draws = self.config.replay.draws(self.config.batch_size);
+        if draws > 0 && !self.scalars.replay.is_empty() {
+            let mut rng = stream(seed, Purpose::Replay, &[round]);
+            let paths: Vec<Vec<usize>> =
+                self.scalars.replay.draw(draws, &mut rng).into_iter().map(|e| e.path.clone()).collect();
+            let terminals = paths.iter().map(|p| self.replay_path(p)).collect::<Result<Vec<_>>>()?;
+            traj.append(sample_backward(&self.env, &self.policy, &terminals, backward)?);
+        }
+        if let Some(targets) = targets {
+            traj.append(sample_backward(&self.env, &self.policy, &targets, backward)?);
+        }
+        Ok((traj, fresh))
+    }
+
+    /// Zeroes the gradients and accumulates the objective's gradient on `traj`; returns the loss
+    /// and the batch mean of `log w`.
+    fn accumulate_gradient(&mut self, traj: &Trajectories<E::State>) -> Result<(f64, f64)> {
+        self.policy.zero_grad()?;
+        match &self.loss {
+            Loss::Balance(_) | Loss::Divergence(_) => self.balance_step(traj),
+            Loss::Flow(fm) => {
+                let fm = *fm;
+                let loss = flow_matching_step(
+                    &self.env,
+                    &mut self.policy,
+                    &fm,
+                    traj,
+                    &mut self.cache,
+                    &mut self.parent_cache,
+                )?;
+                self.grads.log_z = 0.0;
+                Ok(loss)
+            }
+        }
+    }
+
     /// Adds the distinct terminal objects of `traj` at or above the mode threshold to the modes
     /// found (keeping one action path per object, for checkpoints).
     fn record_modes(&mut self, traj: &Trajectories<E::State>, fresh: &[ReplayEntry]) {
@@ -355,32 +385,44 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let output = self.policy.forward(&feature_matrix(traj), &mut self.cache)?;
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
         let log_w_mean = terms.log_weights(traj).iter().sum::<f64>() / traj.len() as f64;
-        let tsallis;
-        let objective: &dyn Objective = match &self.loss {
-            Loss::Balance(objective) => objective.as_ref(),
-            Loss::Tsallis { alpha, control_variate } => {
+        let log_z = self.requirements.log_z.then_some(self.scalars.log_z);
+        let view = terms.view(traj, log_z);
+        let (loss, theta) = match &self.loss {
+            Loss::Balance(objective) => {
+                if self.requirements.log_reward_state
+                    && let Some(t) = terms.log_reward_state.iter().position(|r| *r == f64::NEG_INFINITY)
+                {
+                    return Err(Error::config(
+                        "objective",
+                        objective.name(),
+                        format!("needs every state to be terminating, but state {:?} cannot exit", traj.states[t]),
+                    ));
+                }
+                (objective.evaluate(&view, &mut self.grads)?, None)
+            }
+            Loss::Divergence(spec) => {
                 let previous = self.scalars.last_log_w_mean;
                 let reference = if previous.is_finite() { previous } else { log_w_mean };
-                tsallis = Tsallis::new(*alpha, reference, *control_variate)?;
-                &tsallis
+                let exit = self.env.exit_action();
+                let batch = divergence_step::Batch {
+                    traj,
+                    terms: &terms,
+                    view,
+                    policy: &self.policy,
+                    cache: &self.cache,
+                    exit,
+                };
+                divergence_step::evaluate(spec, reference, &batch, &mut self.grads)?
             }
             Loss::Flow(_) => unreachable!("balance_step is only called for trajectory objectives"),
         };
-        if self.requirements.log_reward_state
-            && let Some(t) = terms.log_reward_state.iter().position(|r| *r == f64::NEG_INFINITY)
-        {
-            return Err(Error::config(
-                "objective",
-                objective.name(),
-                format!("needs every state to be terminating, but state {:?} cannot exit", traj.states[t]),
-            ));
-        }
-        let log_z = self.requirements.log_z.then_some(self.scalars.log_z);
-        let loss = objective.evaluate(&terms.view(traj, log_z), &mut self.grads)?;
         let layout = self.policy.layout();
         let separate = self.policy.config().backward == crate::policy::BackwardPolicy::Learned;
         let (d_trunk, d_back) = terms.logit_grads(traj, &self.grads, layout, separate, self.env.exit_action());
         self.policy.backward(&self.cache, &d_trunk, d_back.as_ref())?;
+        if let Some(theta) = theta {
+            self.policy.add_trunk_grad(&theta)?;
+        }
         Ok((loss, log_w_mean))
     }
 }
