@@ -13,5 +13,6 @@
 
 pub mod bitseq;
 pub mod hypergrid;
+pub mod phylo;
 pub mod sequences;
 pub mod sets;
