@@ -5,10 +5,26 @@
 //! - [`fitch`]: bit-parallel Fitch parsimony (gap as a fifth state);
 //! - [`likelihood`]: Felsenstein pruning under JC69 with per-pattern rescaling, the Exponential
 //!   branch-length prior and the uniform topology prior.
+//!
+//! Input, output and tools around it:
+//!
+//! - [`io`]: FASTA, PHYLIP and NEXUS alignment readers ([`io::read_alignment`]) and writers;
+//! - [`tree`] and [`newick`]: an arena tree, Newick reading and writing, NEXUS tree files
+//!   ([`tree_file`]);
+//! - [`score`]: the Fitch score and the JC69 log-likelihood and priors of a given tree;
+//! - [`simulate`]: random trees and JC69 alignments;
+//! - [`splits`]: split frequencies of tree samples and the majority-rule consensus tree.
 
 pub mod alignment;
 pub mod fitch;
+pub mod io;
 pub mod likelihood;
+pub mod newick;
+pub mod score;
+pub mod simulate;
+pub mod splits;
+pub mod tree;
+pub mod tree_file;
 
 #[cfg(test)]
 mod ds1_tests {

@@ -214,7 +214,9 @@ impl Cursor<'_> {
                         return Err(self.error("'(' is never closed"));
                     }
                     None => return Err(self.error("missing ';' at the end of the tree")),
-                    Some(b',' | b')') => return Err(self.error(format!("unbalanced {}: no open '('", self.describe_next()))),
+                    Some(b',' | b')') => {
+                        return Err(self.error(format!("unbalanced {}: no open '('", self.describe_next())));
+                    }
                     _ => return Err(self.error(format!("expected ',', ')' or ';', found {}", self.describe_next()))),
                 }
             }

@@ -153,9 +153,9 @@ impl Tree {
         }
         let mut remap = Vec::with_capacity(self.taxa.len());
         for name in &self.taxa {
-            let &i = index.get(name.as_str()).ok_or_else(|| {
-                Error::config("tree leaf", format!("'{name}'"), "is not a taxon of the alignment")
-            })?;
+            let &i = index
+                .get(name.as_str())
+                .ok_or_else(|| Error::config("tree leaf", format!("'{name}'"), "is not a taxon of the alignment"))?;
             remap.push(i);
         }
         if self.taxa.len() != taxa.len() {
@@ -187,7 +187,11 @@ impl Tree {
             let k = node.children.len();
             let ok = if id == self.root { k == 2 || k == 3 } else { k == 0 || k == 2 };
             if !ok {
-                let what = if id == self.root { "the root must have 2 or 3 children" } else { "internal nodes must have 2 children" };
+                let what = if id == self.root {
+                    "the root must have 2 or 3 children"
+                } else {
+                    "internal nodes must have 2 children"
+                };
                 return Err(Error::config(
                     "tree",
                     format!("node with {k} children (above leaves {})", self.leaf_names_below(id)),

@@ -16,9 +16,10 @@ pub fn parse_fasta(source: &str, text: &str) -> Result<RawAlignment> {
             if let Some(last) = records.last() {
                 ensure_nonempty(source, last)?;
             }
-            let name = header.split_whitespace().next().ok_or_else(|| {
-                parse_error(source, line_no, "header '>' without a taxon name")
-            })?;
+            let name = header
+                .split_whitespace()
+                .next()
+                .ok_or_else(|| parse_error(source, line_no, "header '>' without a taxon name"))?;
             records.push(Record { name: name.to_string(), sequence: Vec::new(), line: line_no });
         } else if trimmed.starts_with(';') || trimmed.trim().is_empty() {
             continue;

@@ -5,19 +5,21 @@
 //! characters normalised to `ACGT`, the IUPAC codes `RYSWKMBDHVN`, `-` (gap) and `?` (missing).
 //! Malformed input — unknown characters, ragged rows, duplicate taxa, fewer than three taxa,
 //! truncated files, a wrong `NTAX`/`NCHAR` — is an [`Error::Parse`](gfn_core::Error::Parse) that
-//! names the file, the line and the offending value. [`read_raw_alignment`] detects the format
+//! names the file, the line and the offending value. [`read_alignment`] and [`read_raw_alignment`] detect the format
 //! from the content (`>` → FASTA, `#NEXUS` → NEXUS, `ntax nchar` → PHYLIP) and falls back on the
 //! file extension to report a precise error when the content matches none of them.
 
 mod fasta;
 mod nexus;
-mod nexus_tokens;
+pub(crate) mod nexus_tokens;
 mod phylip;
 mod records;
 
 use std::path::Path;
 
 use gfn_core::{Error, Result};
+
+use super::alignment::Alignment;
 
 pub use fasta::{parse_fasta, write_fasta};
 pub use nexus::{nexus_word, parse_nexus, write_nexus};
@@ -74,14 +76,13 @@ pub fn parse_alignment(source: &str, text: &str, format: Format) -> Result<RawAl
 
 /// Detects the format of `text` (content first, then the extension of `source`) and parses it.
 pub fn parse_detected(source: &str, text: &str) -> Result<RawAlignment> {
-    let format = Format::sniff(text).or_else(|| Format::from_extension(Path::new(source))).ok_or_else(|| {
-        Error::Parse {
+    let format =
+        Format::sniff(text).or_else(|| Format::from_extension(Path::new(source))).ok_or_else(|| Error::Parse {
             source_name: source.to_string(),
             reason: "unknown alignment format: expected FASTA ('>' headers), NEXUS ('#NEXUS') or PHYLIP \
                      ('ntax nchar' header), or a .fasta/.phy/.nex extension"
                 .into(),
-        }
-    })?;
+        })?;
     parse_alignment(source, text, format)
 }
 
@@ -89,6 +90,12 @@ pub fn parse_detected(source: &str, text: &str) -> Result<RawAlignment> {
 pub fn read_raw_alignment(path: &Path) -> Result<RawAlignment> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse_detected(&path.display().to_string(), &text)
+}
+
+/// Reads an alignment file (format detected) into a validated, pattern-compressed [`Alignment`].
+pub fn read_alignment(path: &Path) -> Result<Alignment> {
+    let raw = read_raw_alignment(path)?;
+    Alignment::new(raw.taxa(), raw.sequences())
 }
 
 /// Writes `taxa`/`sequences` in `format` (FASTA and PHYLIP reject names with whitespace).

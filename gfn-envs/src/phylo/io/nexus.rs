@@ -20,8 +20,12 @@ pub fn parse_nexus(source: &str, text: &str) -> Result<RawAlignment> {
     let mut p = Parser { source, tokens: &tokens, pos: 0, taxa_ntax: None };
     match p.tokens.first() {
         Some(t) if t.is_word("#NEXUS") => p.pos = 1,
-        Some(t) => return Err(parse_error(source, t.line, format!("expected '#NEXUS' at the start, found {}", t.show()))),
-        None => return Err(Error::Parse { source_name: source.into(), reason: "empty file (expected '#NEXUS')".into() }),
+        Some(t) => {
+            return Err(parse_error(source, t.line, format!("expected '#NEXUS' at the start, found {}", t.show())));
+        }
+        None => {
+            return Err(Error::Parse { source_name: source.into(), reason: "empty file (expected '#NEXUS')".into() });
+        }
     }
     while let Some(begin) = p.next() {
         if !begin.is_word("BEGIN") {
@@ -77,7 +81,8 @@ impl<'a> Parser<'a> {
     /// The next token, or an error that the file ended inside `what` begun at `line`.
     fn need(&mut self, line: usize, what: &str) -> Result<&'a Spanned> {
         let last = self.tokens.last().map_or(line, |t| t.line);
-        self.next().ok_or_else(|| self.error(last, format!("file ends inside {what} begun at line {line} (truncated?)")))
+        self.next()
+            .ok_or_else(|| self.error(last, format!("file ends inside {what} begun at line {line} (truncated?)")))
     }
 
     fn word_after(&mut self, line: usize, what: &str) -> Result<String> {
@@ -180,8 +185,10 @@ impl<'a> Parser<'a> {
             } else if t.is_word("FORMAT") {
                 self.format(t.line, &mut format)?;
             } else if t.is_word("MATRIX") {
-                format.ntax = ntax.ok_or_else(|| self.error(t.line, format!("MATRIX before DIMENSIONS NTAX in block {block}")))?;
-                format.nchar = nchar.ok_or_else(|| self.error(t.line, format!("MATRIX before DIMENSIONS NCHAR in block {block}")))?;
+                format.ntax =
+                    ntax.ok_or_else(|| self.error(t.line, format!("MATRIX before DIMENSIONS NTAX in block {block}")))?;
+                format.nchar = nchar
+                    .ok_or_else(|| self.error(t.line, format!("MATRIX before DIMENSIONS NCHAR in block {block}")))?;
                 matrix = Some(self.matrix(t.line, &format)?);
             } else {
                 self.skip_command(t.line)?;
@@ -236,7 +243,9 @@ impl<'a> Parser<'a> {
                 }
                 match rows[0].sequence.get(position) {
                     Some(&b) => b,
-                    None => return Err(self.error(line, format!("match character '{c}' beyond the first row's length"))),
+                    None => {
+                        return Err(self.error(line, format!("match character '{c}' beyond the first row's length")));
+                    }
                 }
             } else {
                 let byte = u8::try_from(c).unwrap_or(0xff);
@@ -257,13 +266,16 @@ impl<'a> Parser<'a> {
             if t.is(';') {
                 break t.line;
             }
-            let name = t.word().ok_or_else(|| self.error(t.line, format!("expected a taxon name, found {}", t.show())))?;
+            let name =
+                t.word().ok_or_else(|| self.error(t.line, format!("expected a taxon name, found {}", t.show())))?;
             let r = match index.get(name) {
                 Some(&r) if f.interleave => r,
                 Some(_) => return Err(self.error(t.line, format!("duplicate taxon '{name}' in MATRIX"))),
                 None => {
                     if rows.len() == f.ntax {
-                        return Err(self.error(t.line, format!("more than NTAX={} rows in MATRIX (taxon '{name}')", f.ntax)));
+                        return Err(
+                            self.error(t.line, format!("more than NTAX={} rows in MATRIX (taxon '{name}')", f.ntax))
+                        );
                     }
                     index.insert(name.to_string(), rows.len());
                     rows.push(Record { name: name.to_string(), sequence: Vec::with_capacity(f.nchar), line: t.line });

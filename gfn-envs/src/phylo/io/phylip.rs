@@ -25,7 +25,10 @@ pub fn parse_phylip(source: &str, text: &str) -> Result<RawAlignment> {
         .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
         .filter(|(_, l)| !l.trim().is_empty())
         .collect();
-    let fail = |(line, reason): LineError| Error::Parse { source_name: source.to_string(), reason: format!("line {line}: {reason}") };
+    let fail = |(line, reason): LineError| Error::Parse {
+        source_name: source.to_string(),
+        reason: format!("line {line}: {reason}"),
+    };
     let Some(&(header_line, header)) = lines.first() else {
         return Err(Error::Parse { source_name: source.to_string(), reason: "empty file (no PHYLIP header)".into() });
     };
@@ -36,8 +39,11 @@ pub fn parse_phylip(source: &str, text: &str) -> Result<RawAlignment> {
         Err(e_inter) => match sequential(body, ntax, nchar, header_line) {
             Ok(raw) => raw,
             Err(e_seq) => {
-                let (line, reason, layout) =
-                    if e_seq.0 >= e_inter.0 { (e_seq.0, e_seq.1, "sequential") } else { (e_inter.0, e_inter.1, "interleaved") };
+                let (line, reason, layout) = if e_seq.0 >= e_inter.0 {
+                    (e_seq.0, e_seq.1, "sequential")
+                } else {
+                    (e_inter.0, e_inter.1, "interleaved")
+                };
                 return Err(fail((line, format!("{reason} (read as {layout} PHYLIP)"))));
             }
         },
@@ -63,9 +69,8 @@ fn parse_header(line: usize, header: &str) -> Result<(usize, usize), LineError> 
 /// Appends the sequence characters of `text` to `seq`, failing past `nchar` characters.
 fn push(line: usize, text: &str, name: &str, nchar: usize, seq: &mut Vec<u8>) -> Result<(), LineError> {
     for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let n = normalize_nucleotide(c).ok_or_else(|| {
-            (line, format!("unknown character {} in the sequence of taxon '{name}'", show_char(c)))
-        })?;
+        let n = normalize_nucleotide(c)
+            .ok_or_else(|| (line, format!("unknown character {} in the sequence of taxon '{name}'", show_char(c))))?;
         if seq.len() == nchar {
             return Err((line, format!("taxon '{name}' has more than the {nchar} sites declared in the header")));
         }
@@ -83,7 +88,12 @@ fn split_name(line: &str) -> (&str, &str) {
     }
 }
 
-fn interleaved(body: &[(usize, &str)], ntax: usize, nchar: usize, header_line: usize) -> Result<RawAlignment, LineError> {
+fn interleaved(
+    body: &[(usize, &str)],
+    ntax: usize,
+    nchar: usize,
+    header_line: usize,
+) -> Result<RawAlignment, LineError> {
     let last_line = body.last().map_or(header_line, |l| l.0);
     if body.len() < ntax {
         return Err((last_line, format!("the header declares {ntax} taxa but only {} rows follow", body.len())));
@@ -105,7 +115,12 @@ fn interleaved(body: &[(usize, &str)], ntax: usize, nchar: usize, header_line: u
     finish(records, nchar, last_line)
 }
 
-fn sequential(body: &[(usize, &str)], ntax: usize, nchar: usize, header_line: usize) -> Result<RawAlignment, LineError> {
+fn sequential(
+    body: &[(usize, &str)],
+    ntax: usize,
+    nchar: usize,
+    header_line: usize,
+) -> Result<RawAlignment, LineError> {
     let last_line = body.last().map_or(header_line, |l| l.0);
     let mut records: Vec<Record> = Vec::with_capacity(ntax);
     let mut rows = body.iter();

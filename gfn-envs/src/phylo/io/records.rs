@@ -47,8 +47,8 @@ impl RawAlignment {
 pub fn normalize_nucleotide(c: u8) -> Option<u8> {
     match c.to_ascii_uppercase() {
         b'U' => Some(b'T'),
-        u @ (b'A' | b'C' | b'G' | b'T' | b'R' | b'Y' | b'S' | b'W' | b'K' | b'M' | b'B' | b'D' | b'H' | b'V'
-        | b'N' | b'-' | b'?') => Some(u),
+        u @ (b'A' | b'C' | b'G' | b'T' | b'R' | b'Y' | b'S' | b'W' | b'K' | b'M' | b'B' | b'D' | b'H' | b'V' | b'N'
+        | b'-' | b'?') => Some(u),
         _ => None,
     }
 }
@@ -136,7 +136,11 @@ pub fn validate(source: &str, raw: &RawAlignment) -> Result<()> {
 /// Rejects empty names and names with whitespace, which `format` cannot represent.
 pub(crate) fn check_plain_names(taxa: &[String], format: &str) -> Result<()> {
     match taxa.iter().find(|n| n.is_empty() || n.chars().any(char::is_whitespace)) {
-        Some(bad) => Err(Error::config("taxon name", format!("'{bad}'"), format!("{format} names must be non-empty and contain no whitespace"))),
+        Some(bad) => Err(Error::config(
+            "taxon name",
+            format!("'{bad}'"),
+            format!("{format} names must be non-empty and contain no whitespace"),
+        )),
         None => Ok(()),
     }
 }

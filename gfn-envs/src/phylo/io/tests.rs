@@ -41,7 +41,10 @@ fn fasta_reads_wrapped_lower_case_rna_and_comments() {
 fn fasta_malformed_inputs() {
     assert_error(parse_fasta("t.fa", "ACGT\n>a\nACGT\n"), &["t.fa", "line 1", "before the first '>'"]);
     assert_error(parse_fasta("t.fa", ">a\nACGT\n>b\nACXT\n>c\nACGT\n"), &["line 4", "column 3", "'X'", "taxon 'b'"]);
-    assert_error(parse_fasta("t.fa", ">a\nACGT\n>b\nACG\n>c\nACGT\n"), &["line 3", "'b' has 3 sites", "'a' (line 1) has 4"]);
+    assert_error(
+        parse_fasta("t.fa", ">a\nACGT\n>b\nACG\n>c\nACGT\n"),
+        &["line 3", "'b' has 3 sites", "'a' (line 1) has 4"],
+    );
     assert_error(parse_fasta("t.fa", ">a\nACGT\n>b\nACGT\n>a\nACGT\n"), &["line 5", "duplicate taxon 'a'", "line 1"]);
     assert_error(parse_fasta("t.fa", ">a\nACGT\n>b\nACGT\n"), &["2 taxa", "at least 3"]);
     assert_error(parse_fasta("t.fa", ">a\nACGT\n>b\n>c\nACGT\n"), &["line 3", "'b' has no sequence"]);
@@ -50,8 +53,7 @@ fn fasta_malformed_inputs() {
 
 const PHYLIP_SEQUENTIAL: &str =
     "4 14\nhuman    ACGTACGTAC\nGTNN\nchimp ACGTA CG-AC GTAC\ngorilla\nACGAACGTAC?TAC\norang RCGTYCGTACGTAC\n";
-const PHYLIP_INTERLEAVED: &str =
-    " 4  14\nhuman   ACGTACG\nchimp   ACGTACG\ngorilla ACGAACG\norang   RCGTYCG\n\nTACGTNN\n-ACGTAC\nTAC?TAC\nTACGTAC\n";
+const PHYLIP_INTERLEAVED: &str = " 4  14\nhuman   ACGTACG\nchimp   ACGTACG\ngorilla ACGAACG\norang   RCGTYCG\n\nTACGTNN\n-ACGTAC\nTAC?TAC\nTACGTAC\n";
 
 #[test]
 fn phylip_sequential_and_interleaved() {
@@ -64,7 +66,10 @@ fn phylip_malformed_inputs() {
     assert_error(parse_phylip("t.phy", "four 14\n"), &["line 1", "'four'"]);
     assert_error(parse_phylip("t.phy", ""), &["empty file"]);
     // Wrong NCHAR (too small): the first row overflows.
-    assert_error(parse_phylip("t.phy", &PHYLIP_INTERLEAVED.replacen("14", "13", 1)), &["line 7", "more than the 13 sites"]);
+    assert_error(
+        parse_phylip("t.phy", &PHYLIP_INTERLEAVED.replacen("14", "13", 1)),
+        &["line 7", "more than the 13 sites"],
+    );
     // Wrong NTAX (too large): truncated.
     assert_error(parse_phylip("t.phy", &PHYLIP_SEQUENTIAL.replacen('4', "5", 1)), &["declares 5 taxa"]);
     // Truncated interleaved block.
@@ -73,7 +78,10 @@ fn phylip_malformed_inputs() {
     // Unknown character.
     assert_error(parse_phylip("t.phy", &PHYLIP_SEQUENTIAL.replace("GTNN", "GTNJ")), &["line 3", "'J'", "'human'"]);
     // Duplicate taxon.
-    assert_error(parse_phylip("t.phy", &PHYLIP_INTERLEAVED.replace("gorilla", "human  ")), &["line 4", "duplicate taxon 'human'"]);
+    assert_error(
+        parse_phylip("t.phy", &PHYLIP_INTERLEAVED.replace("gorilla", "human  ")),
+        &["line 4", "duplicate taxon 'human'"],
+    );
 }
 
 const NEXUS_PLAIN: &str = "#NEXUS\n[written by hand]\nBEGIN TAXA;\n  DIMENSIONS NTAX=4;\n  TAXLABELS human chimp gorilla orang;\nEND;\n\
@@ -98,23 +106,47 @@ fn nexus_quoted_names_with_spaces() {
 fn nexus_malformed_inputs() {
     assert_error(parse_nexus("t.nex", "BEGIN DATA;"), &["line 1", "#NEXUS"]);
     // Wrong NCHAR (too large): the row ends early at ';'.
-    assert_error(parse_nexus("t.nex", &NEXUS_PLAIN.replace("NCHAR=14", "NCHAR=15")), &["line 12", "taxon 'human'", "more than NCHAR=15", "'chimp'"]);
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_PLAIN.replace("NCHAR=14", "NCHAR=15")),
+        &["line 12", "taxon 'human'", "more than NCHAR=15", "'chimp'"],
+    );
     // Wrong NCHAR (too small).
-    assert_error(parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("nchar=14", "nchar=13")), &["line 13", "more than NCHAR=13"]);
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("nchar=14", "nchar=13")),
+        &["line 13", "more than NCHAR=13"],
+    );
     // Wrong NTAX.
-    assert_error(parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("ntax=4", "ntax=3")), &["line 11", "more than NTAX=3", "'orang'"]);
-    assert_error(parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("ntax=4", "ntax=5")), &["line 16", "4 rows but NTAX=5"]);
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("ntax=4", "ntax=3")),
+        &["line 11", "more than NTAX=3", "'orang'"],
+    );
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("ntax=4", "ntax=5")),
+        &["line 16", "4 rows but NTAX=5"],
+    );
     // Truncated file.
     let cut = &NEXUS_INTERLEAVED[..NEXUS_INTERLEAVED.find("gorilla TAC").unwrap()];
     assert_error(parse_nexus("t.nex", cut), &["line 14", "file ends inside MATRIX begun at line 7"]);
     // Unknown character, datatype, unterminated comment, match character in the first row.
-    assert_error(parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("gorilla TAC?", "gorilla TAC!")), &["line 15", "'!'", "'gorilla'"]);
-    assert_error(parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("datatype=dna", "datatype=protein")), &["line 6", "protein"]);
-    assert_error(parse_nexus("t.nex", &NEXUS_PLAIN.replace("[a comment]", "[a comment")), &["line 11", "unterminated comment"]);
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("gorilla TAC?", "gorilla TAC!")),
+        &["line 15", "'!'", "'gorilla'"],
+    );
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_INTERLEAVED.replace("datatype=dna", "datatype=protein")),
+        &["line 6", "protein"],
+    );
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_PLAIN.replace("[a comment]", "[a comment")),
+        &["line 11", "unterminated comment"],
+    );
     assert_error(parse_nexus("t.nex", &NEXUS_PLAIN.replace("'human'  ACG", "'human'  .CG")), &["line 11", "first row"]);
     // No matrix block; duplicate taxa; too few taxa.
     assert_error(parse_nexus("t.nex", "#NEXUS\nbegin trees;\nend;\n"), &["no DATA or CHARACTERS block"]);
-    assert_error(parse_nexus("t.nex", &NEXUS_PLAIN.replace("gorilla", "chimp")), &["line 13", "duplicate taxon 'chimp'"]);
+    assert_error(
+        parse_nexus("t.nex", &NEXUS_PLAIN.replace("gorilla", "chimp")),
+        &["line 13", "duplicate taxon 'chimp'"],
+    );
     let two = "#NEXUS\nbegin data; dimensions ntax=2 nchar=2; matrix a AC b AC; end;";
     assert_error(parse_nexus("t.nex", two), &["2 taxa", "at least 3"]);
 }
