@@ -16,7 +16,10 @@
 //! - [`splits`]: split frequencies of tree samples and the majority-rule consensus tree.
 
 pub mod alignment;
+pub mod config;
+pub mod env;
 pub mod fitch;
+pub mod forest;
 pub mod io;
 pub mod likelihood;
 pub mod newick;
@@ -27,26 +30,17 @@ pub mod tree;
 pub mod tree_file;
 
 #[cfg(test)]
+mod env_tests;
+#[cfg(test)]
+mod test_data;
+
+#[cfg(test)]
 mod ds1_tests {
-    //! The DS1 test vectors of DOMAINS §1.4, read with a minimal test-only FASTA reader.
-    use super::alignment::{Alignment, MissingCoding};
+    //! The DS1 test vectors of DOMAINS §1.4.
+    use super::alignment::MissingCoding;
     use super::fitch::FitchSet;
     use super::likelihood::{Partials, log_exponential_prior, log_topology_prior};
-
-    fn ds1() -> Alignment {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/phylo/DS1.fasta");
-        let text = std::fs::read_to_string(path).expect("the shared DS1.fasta");
-        let (mut taxa, mut seqs) = (Vec::new(), Vec::<Vec<u8>>::new());
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            if let Some(name) = line.strip_prefix('>') {
-                taxa.push(name.trim().to_string());
-                seqs.push(Vec::new());
-            } else {
-                seqs.last_mut().expect("a header first").extend_from_slice(line.as_bytes());
-            }
-        }
-        Alignment::new(taxa, seqs).unwrap()
-    }
+    use super::test_data::ds1;
 
     #[test]
     fn caterpillar_scores_match_the_test_vectors() {
