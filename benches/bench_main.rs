@@ -2,4 +2,9 @@
 
 mod benchmarks;
 
-criterion::criterion_main!(benchmarks::mlp::benches, benchmarks::per_sample::benches, benchmarks::training::benches);
+criterion::criterion_main!(
+    benchmarks::mlp::benches,
+    benchmarks::per_sample::benches,
+    benchmarks::phylo::benches,
+    benchmarks::training::benches
+);

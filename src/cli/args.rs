@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Draw terminal objects from a checkpoint (one JSON object per line).
     Sample(SampleArgs),
+    /// Phylogenetics tools: score trees, simulate data, summarise tree samples.
+    Phylo(super::phylo::PhyloArgs),
 }
 
 /// The built-in environments.

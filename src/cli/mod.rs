@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod envs;
+mod phylo;
 
 use clap::Parser;
 

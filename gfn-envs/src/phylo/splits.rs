@@ -96,6 +96,21 @@ pub fn tree_splits(tree: &Tree) -> Vec<Split> {
     out
 }
 
+/// A sort key that compares digit runs as numbers: `t2` < `t10`.
+fn natural_key(name: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut rest = name;
+    while !rest.is_empty() {
+        let text_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let (text, tail) = rest.split_at(text_len);
+        let digits_len = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
+        let (digits, tail) = tail.split_at(digits_len);
+        key.push((text.to_string(), digits.parse().unwrap_or(u128::MAX)));
+        rest = tail;
+    }
+    key
+}
+
 /// Split frequencies over a sample of trees on the same taxa.
 #[derive(Clone, Debug)]
 pub struct SplitFrequencies {
@@ -117,9 +132,11 @@ pub struct SplitRecord {
 
 impl SplitFrequencies {
     /// Counts the splits of `trees`; every tree must have the taxa of the first (in any order).
+    /// Taxa are ordered naturally by name (`t2` before `t10`).
     pub fn from_trees(trees: &[Tree]) -> Result<SplitFrequencies> {
         let first = trees.first().ok_or_else(|| Error::config("trees", 0, "need at least one tree"))?;
-        let taxa = first.taxa().to_vec();
+        let mut taxa = first.taxa().to_vec();
+        taxa.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)).then_with(|| a.cmp(b)));
         let mut counts = BTreeMap::new();
         for (i, tree) in trees.iter().enumerate() {
             let tree =

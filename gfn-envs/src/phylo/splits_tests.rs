@@ -72,3 +72,11 @@ fn mismatched_taxa_are_errors() {
     let err = SplitFrequencies::from_trees(&trees).unwrap_err().to_string();
     assert!(err.contains("tree 2") && err.contains("'e'"), "{err}");
 }
+
+#[test]
+fn taxa_are_ordered_naturally() {
+    let trees = parse_newick_trees("t", "(t10,(t2,t1),t3);").unwrap();
+    let freq = SplitFrequencies::from_trees(&trees).unwrap();
+    assert_eq!(freq.taxa(), ["t1", "t2", "t3", "t10"]);
+    assert_eq!(freq.records()[0].pattern, "..**"); // {t1, t2} | {t3, t10}: the side without t1
+}
