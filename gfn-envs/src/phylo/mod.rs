@@ -5,13 +5,19 @@
 //! - [`fitch`]: bit-parallel Fitch parsimony (gap as a fifth state);
 //! - [`likelihood`]: Felsenstein pruning under JC69 with per-pattern rescaling, the Exponential
 //!   branch-length prior and the uniform topology prior.
+//!
+//! The GFlowNet environment [`env::PhyloEnv`] ([`config::PhyloConfig`]) builds trees by merging
+//! the trees of a forest ([`forest`]); [`metrics`] has the PhyloGFN evaluation metrics and
+//! [`annealing`] the cascading temperature schedule.
 
 pub mod alignment;
+pub mod annealing;
 pub mod config;
 pub mod env;
 pub mod fitch;
 pub mod forest;
 pub mod likelihood;
+pub mod metrics;
 
 #[cfg(test)]
 mod env_tests;
