@@ -411,12 +411,10 @@ impl PhyloEnv {
 
     /// The JC69 partials at the root of `tree` and the log prior density of its branch lengths.
     pub fn partials_tree(&self, tree: &RootedTree) -> (Partials, f64) {
-        let lengths: Vec<f64> = tree
-            .nodes()
-            .iter()
-            .map(|n| if n.bin == NO_BIN { 0.0 } else { self.config.bin_length(n.bin) })
-            .collect();
-        let edges: Vec<f64> = lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+        let lengths: Vec<f64> =
+            tree.nodes().iter().map(|n| if n.bin == NO_BIN { 0.0 } else { self.config.bin_length(n.bin) }).collect();
+        let edges: Vec<f64> =
+            lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
         (self.partials_with_lengths(tree, &lengths), log_exponential_prior(&edges, self.config.prior_rate))
     }
 

@@ -138,7 +138,8 @@ pub fn marginal_log_likelihood<B: Backend>(env: &PhyloEnv, policy: &Policy<B>, o
                 (bin, true) => (f64::from(bin) + 0.5 + rng.random::<f64>()) * size,
             })
             .collect();
-        let edges: Vec<f64> = lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+        let edges: Vec<f64> =
+            lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
         let log_lik = env.partials_with_lengths(tree, &lengths).log_likelihood(env.alignment().weights());
         let log_prior = log_exponential_prior(&edges, env.config().prior_rate);
         let log_ratio: f64 = traj.steps(i).map(|t| terms.log_pb[t] - terms.log_pf[t]).sum();
@@ -182,14 +183,18 @@ mod tests {
         let mut rng = stream(3, Purpose::Init, &[]);
         let policy_config = PolicyConfig { hidden: vec![16], ..PolicyConfig::default() };
         let policy = Policy::new(Cpu, &policy_config, env.feature_dim(), env.action_count(), false, &mut rng).unwrap();
-        let discrete = marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: false }).unwrap();
+        let discrete =
+            marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: false }).unwrap();
         assert!((discrete - exact).abs() < 0.05, "{discrete} vs exact {exact}");
         // With jitter the estimate is of the integral over the bins' lengths: close to the midpoint
         // rule (2n − 3) log s + the discrete sum.
-        let continuous = marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: true }).unwrap();
+        let continuous =
+            marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: true }).unwrap();
         let midpoint = exact + 5.0 * 0.1f64.ln();
         assert!((continuous - midpoint).abs() < 0.3, "{continuous} vs midpoint rule {midpoint}");
         let parsimony = PhyloEnv::new(toy_alignment(4, 12), PhyloConfig::default()).unwrap();
-        assert!(marginal_log_likelihood(&parsimony, &policy, MllOptions { samples: 1, seed: 1, jitter: true }).is_err());
+        assert!(
+            marginal_log_likelihood(&parsimony, &policy, MllOptions { samples: 1, seed: 1, jitter: true }).is_err()
+        );
     }
 }

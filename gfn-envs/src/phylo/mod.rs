@@ -9,6 +9,15 @@
 //! The GFlowNet environment [`env::PhyloEnv`] ([`config::PhyloConfig`]) builds trees by merging
 //! the trees of a forest ([`forest`]); [`metrics`] has the PhyloGFN evaluation metrics and
 //! [`annealing`] the cascading temperature schedule.
+//!
+//! Input, output and tools around it:
+//!
+//! - [`io`]: FASTA, PHYLIP and NEXUS alignment readers ([`io::read_alignment`]) and writers;
+//! - [`tree`] and [`newick`]: an arena tree, Newick reading and writing, NEXUS tree files
+//!   ([`tree_file`]);
+//! - [`score`]: the Fitch score and the JC69 log-likelihood and priors of a given tree;
+//! - [`simulate`]: random trees and JC69 alignments;
+//! - [`splits`]: split frequencies of tree samples and the majority-rule consensus tree.
 
 pub mod alignment;
 pub mod annealing;
@@ -16,8 +25,15 @@ pub mod config;
 pub mod env;
 pub mod fitch;
 pub mod forest;
+pub mod io;
 pub mod likelihood;
 pub mod metrics;
+pub mod newick;
+pub mod score;
+pub mod simulate;
+pub mod splits;
+pub mod tree;
+pub mod tree_file;
 
 #[cfg(test)]
 mod env_tests;
