@@ -1,5 +1,7 @@
-//! Built-in environments of the `gfn` framework, all declared with the environment DSL of
-//! `gfn-macros` (`#[derive(State)]`, `#[derive(Action)]`, `#[environment]`).
+//! Built-in environments of the `gfn` framework, declared with the environment DSL of
+//! `gfn-macros` (`#[derive(State)]`, `#[derive(Action)]`, `#[environment]`), except [`phylo`],
+//! which implements `gfn_core::env::Environment` by hand (its forests of trees and edge-numbered
+//! final merges do not fit a fixed state struct).
 //!
 //! | module | environment | config | objects |
 //! |---|---|---|---|
@@ -7,6 +9,7 @@
 //! | [`bitseq`] | [`bitseq::BitSequence`] | [`bitseq::BitSequenceConfig`] | bit strings built in `k`-bit words |
 //! | [`sets`] | [`sets::SetGeneration`] | [`sets::SetConfig`] | subsets of a fixed size |
 //! | [`sequences`] | [`sequences::SequenceGeneration`] | [`sequences::SequenceConfig`] | token sequences of a fixed length |
+//! | [`phylo`] | [`phylo::env::PhyloEnv`] | [`phylo::config::PhyloConfig`] + an alignment | unrooted phylogenetic trees (with branch-length bins for JC69) |
 //!
 //! Every environment validates its config in `new` (returning `Error::InvalidConfig`), implements
 //! `Enumerable` (exact evaluation for small sizes) and passes `gfn_core::check::check_environment`.

@@ -120,7 +120,11 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
             e.ndim.or(e.height).or(e.length).or(e.word_size).or(e.num_modes).is_some()
                 || e.pool_size.or(e.set_size).or(e.vocab).is_some()
                 || e.r0.or(e.r1).or(e.r2).or(e.reward_temperature).is_some()
-                || e.env_seed.is_some(),
+                || e.env_seed.is_some()
+                || e.alignment.is_some()
+                || e.reward.is_some()
+                || e.reward_offset.or(e.bin_size).is_some()
+                || e.bins.is_some(),
         ),
     ];
     given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()

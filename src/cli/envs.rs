@@ -3,6 +3,9 @@
 use gfn_core::env::Enumerable;
 use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
 use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
+use gfn_envs::phylo::config::{PhyloConfig, PhyloReward};
+use gfn_envs::phylo::env::PhyloEnv;
+use gfn_envs::phylo::io::read_alignment;
 use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
 use gfn_envs::sets::{SetConfig, SetGeneration};
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,18 @@ pub(crate) enum EnvRecord {
     Bitseq(BitSequenceConfig),
     Sets(SetConfig),
     Sequences(SequenceConfig),
+    Phylo(PhyloRecord),
+}
+
+/// The phylogenetics environment: where its alignment lives and its reward settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhyloRecord {
+    /// The alignment file (made absolute when given on the command line).
+    #[serde(default)]
+    pub(crate) alignment: String,
+    #[serde(default)]
+    pub(crate) config: PhyloConfig,
 }
 
 /// Something to do with a concrete environment.
@@ -46,6 +61,7 @@ impl EnvRecord {
             EnvName::Bitseq => EnvRecord::Bitseq(BitSequenceConfig::default()),
             EnvName::Sets => EnvRecord::Sets(SetConfig::default()),
             EnvName::Sequences => EnvRecord::Sequences(SequenceConfig::default()),
+            EnvName::Phylo => EnvRecord::Phylo(PhyloRecord::default()),
         }
     }
 
@@ -56,6 +72,7 @@ impl EnvRecord {
             EnvRecord::Bitseq(_) => "bitseq",
             EnvRecord::Sets(_) => "sets",
             EnvRecord::Sequences(_) => "sequences",
+            EnvRecord::Phylo(_) => "phylo",
         }
     }
 
@@ -65,6 +82,8 @@ impl EnvRecord {
         let (mut ndim, mut height, mut r0, mut r1, mut r2) = (None, None, None, None, None);
         let (mut length, mut word, mut modes, mut temp) = (None, None, None, None);
         let (mut pool, mut size, mut vocab, mut seed) = (None, None, None, None);
+        let (mut offset, mut bins, mut bin_size) = (None, None, None);
+        let is_phylo = matches!(self, EnvRecord::Phylo(_));
         match self {
             EnvRecord::Hypergrid(c) => {
                 (ndim, height) = (Some(&mut c.ndim), Some(&mut c.height));
@@ -80,6 +99,19 @@ impl EnvRecord {
             EnvRecord::Sequences(c) => {
                 (length, vocab, seed) = (Some(&mut c.length), Some(&mut c.vocab), Some(&mut c.seed));
             }
+            EnvRecord::Phylo(r) => {
+                apply_phylo(r, a)?;
+                let c = &mut r.config;
+                (temp, offset) = (Some(&mut c.temperature), Some(&mut c.offset));
+                (bins, bin_size) = (Some(&mut c.bins), Some(&mut c.bin_size));
+            }
+        }
+        if !is_phylo {
+            for (flag, given) in [("alignment", a.alignment.is_some()), ("reward", a.reward.is_some())] {
+                if given {
+                    return Err(CliError::Usage(format!("option --{flag} does not apply to environment {name}")));
+                }
+            }
         }
         set(ndim, a.ndim, "ndim", name)?;
         set(height, a.height, "height", name)?;
@@ -93,6 +125,9 @@ impl EnvRecord {
         set(pool, a.pool_size, "pool-size", name)?;
         set(size, a.set_size, "set-size", name)?;
         set(vocab, a.vocab, "vocab", name)?;
+        set(offset, a.reward_offset, "reward-offset", name)?;
+        set(bins, a.bins, "bins", name)?;
+        set(bin_size, a.bin_size, "bin-size", name)?;
         set(seed, a.env_seed, "env-seed", name)
     }
 
@@ -103,6 +138,29 @@ impl EnvRecord {
             EnvRecord::Bitseq(c) => job.run(BitSequence::new(c.clone())?),
             EnvRecord::Sets(c) => job.run(SetGeneration::new(c.clone())?),
             EnvRecord::Sequences(c) => job.run(SequenceGeneration::new(c.clone())?),
+            EnvRecord::Phylo(r) => {
+                if r.alignment.is_empty() {
+                    return Err(CliError::Usage("environment phylo needs --alignment FILE".into()));
+                }
+                let alignment = read_alignment(std::path::Path::new(&r.alignment))?;
+                job.run(PhyloEnv::new(alignment, r.config.clone())?)
+            }
         }
     }
+}
+
+/// Applies `--alignment` (made absolute, so checkpoints rebuild the environment from anywhere) and
+/// `--reward`.
+fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
+    if let Some(path) = &a.alignment {
+        let absolute = std::path::absolute(path).map_err(|e| gfn_core::Error::io(path, e))?;
+        record.alignment = absolute.display().to_string();
+    }
+    match a.reward.as_deref() {
+        Some("parsimony") => record.config.reward = PhyloReward::Parsimony,
+        Some("jc69") => record.config.reward = PhyloReward::Jc69,
+        Some(other) => return Err(CliError::Usage(format!("unknown reward {other:?}: expected parsimony or jc69"))),
+        None => {}
+    }
+    Ok(())
 }

@@ -411,21 +411,27 @@ impl PhyloEnv {
 
     /// The JC69 partials at the root of `tree` and the log prior density of its branch lengths.
     pub fn partials_tree(&self, tree: &RootedTree) -> (Partials, f64) {
-        let length = |bin: u16| if bin == NO_BIN { 0.0 } else { self.config.bin_length(bin) };
+        let lengths: Vec<f64> =
+            tree.nodes().iter().map(|n| if n.bin == NO_BIN { 0.0 } else { self.config.bin_length(n.bin) }).collect();
+        let edges: Vec<f64> =
+            lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+        (self.partials_with_lengths(tree, &lengths), log_exponential_prior(&edges, self.config.prior_rate))
+    }
+
+    /// The JC69 partials at the root of `tree` with explicit branch lengths: `lengths[i]` is the
+    /// length of the edge above node `i` (ignored at the root).
+    pub fn partials_with_lengths(&self, tree: &RootedTree, lengths: &[f64]) -> Partials {
         let mut partials: Vec<Cow<'_, Partials>> = Vec::with_capacity(tree.nodes().len());
-        let lengths: Vec<f64> = tree.nodes().iter().filter(|n| n.bin != NO_BIN).map(|n| length(n.bin)).collect();
         for node in tree.nodes() {
             partials.push(match node.children {
                 None => Cow::Borrowed(&self.partial_leaves[usize::from(node.min_leaf)]),
                 Some((l, r)) => {
                     let (l, r) = (usize::from(l), usize::from(r));
-                    let (tl, tr) = (length(tree.nodes()[l].bin), length(tree.nodes()[r].bin));
-                    Cow::Owned(Partials::combine(&partials[l], tl, &partials[r], tr))
+                    Cow::Owned(Partials::combine(&partials[l], lengths[l], &partials[r], lengths[r]))
                 }
             });
         }
-        let log_prior = log_exponential_prior(&lengths, self.config.prior_rate);
-        (partials.pop().expect("non-empty").into_owned(), log_prior)
+        partials.pop().expect("non-empty").into_owned()
     }
 
     /// The untempered `log R` of one tree: `−M` or `log P(Y | T, b) + log P(b)` (for the terminal

@@ -26,9 +26,32 @@ pub struct Node {
 }
 
 /// A canonical rooted binary tree; see the [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Its `Debug` form is Newick-like over taxon indices, with `:bin` after every node that has an
+/// edge bin: `((0:0,2:1):0,1:3)`.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RootedTree {
     nodes: Vec<Node>,
+}
+
+impl std::fmt::Debug for RootedTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn write(tree: &RootedTree, i: usize, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let node = &tree.nodes[i];
+            match node.children {
+                None => write!(f, "{}", node.min_leaf)?,
+                Some((l, r)) => {
+                    f.write_str("(")?;
+                    write(tree, usize::from(l), f)?;
+                    f.write_str(",")?;
+                    write(tree, usize::from(r), f)?;
+                    f.write_str(")")?;
+                }
+            }
+            if node.bin != NO_BIN { write!(f, ":{}", node.bin) } else { Ok(()) }
+        }
+        write(self, self.nodes.len() - 1, f)
+    }
 }
 
 impl RootedTree {
@@ -225,6 +248,12 @@ mod tests {
 
     fn leaf(t: u16) -> RootedTree {
         RootedTree::leaf(t)
+    }
+
+    #[test]
+    fn debug_form_is_newick_like() {
+        let tree = RootedTree::join(&RootedTree::join(&leaf(2), 1, &leaf(0), 0), 0, &leaf(1), 3);
+        assert_eq!(format!("{tree:?}"), "((0:0,2:1):0,1:3)");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! - [`likelihood`]: Felsenstein pruning under JC69 with per-pattern rescaling, the Exponential
 //!   branch-length prior and the uniform topology prior.
 //!
+//! The GFlowNet environment [`env::PhyloEnv`] ([`config::PhyloConfig`]) builds trees by merging
+//! the trees of a forest ([`forest`]); [`metrics`] has the PhyloGFN evaluation metrics and
+//! [`annealing`] the cascading temperature schedule.
+//!
 //! Input, output and tools around it:
 //!
 //! - [`io`]: FASTA, PHYLIP and NEXUS alignment readers ([`io::read_alignment`]) and writers;
@@ -16,12 +20,14 @@
 //! - [`splits`]: split frequencies of tree samples and the majority-rule consensus tree.
 
 pub mod alignment;
+pub mod annealing;
 pub mod config;
 pub mod env;
 pub mod fitch;
 pub mod forest;
 pub mod io;
 pub mod likelihood;
+pub mod metrics;
 pub mod newick;
 pub mod score;
 pub mod simulate;
