@@ -1,6 +1,7 @@
 //! Phylogenetic scoring on DS1 (27 taxa, 1949 sites, compressed to its distinct site patterns):
 //! full-tree Felsenstein JC69 log-likelihood and Fitch parsimony evaluations per second, and the
-//! single-merge primitives they are made of.
+//! single-merge primitives they are made of. The `_cached_leaves` variants reuse one
+//! `TreeScorer` (leaf Fitch sets and partials built once); the others build the leaves per call.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -10,7 +11,7 @@ use gfn::envs::phylo::alignment::MissingCoding;
 use gfn::envs::phylo::fitch::FitchSet;
 use gfn::envs::phylo::io::read_alignment;
 use gfn::envs::phylo::likelihood::Partials;
-use gfn::envs::phylo::score::{fitch_score, log_likelihood};
+use gfn::envs::phylo::score::{TreeScorer, fitch_score, log_likelihood};
 use gfn::envs::phylo::simulate::random_tree;
 use gfn::rng::{Purpose, stream};
 
@@ -26,6 +27,11 @@ fn phylo(c: &mut Criterion) {
     g.bench_function("fitch_full_tree", |b| {
         b.iter(|| fitch_score(black_box(&tree), &alignment, MissingCoding::AllStates).expect("scored"))
     });
+    let scorer = TreeScorer::new(&alignment, MissingCoding::AllStates);
+    g.bench_function("jc69_log_likelihood_full_tree_cached_leaves", |b| {
+        b.iter(|| scorer.log_likelihood(black_box(&tree)).expect("scored"))
+    });
+    g.bench_function("fitch_full_tree_cached_leaves", |b| b.iter(|| scorer.fitch(black_box(&tree)).expect("scored")));
     let (p0, p1) = (Partials::leaf(&alignment, 0), Partials::leaf(&alignment, 1));
     g.bench_function("partials_combine", |b| b.iter(|| Partials::combine(black_box(&p0), 0.1, black_box(&p1), 0.2)));
     let (f0, f1) = (

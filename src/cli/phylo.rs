@@ -8,7 +8,7 @@ use gfn_core::Error;
 use gfn_envs::phylo::alignment::MissingCoding;
 use gfn_envs::phylo::io::{Format, read_alignment, write_alignment};
 use gfn_envs::phylo::newick::{parse_newick_trees, write_newick};
-use gfn_envs::phylo::score::{DEFAULT_PRIOR_RATE, fitch_score, score_jc69};
+use gfn_envs::phylo::score::{DEFAULT_PRIOR_RATE, TreeScorer};
 use gfn_envs::phylo::simulate::simulate;
 use gfn_envs::phylo::splits::SplitFrequencies;
 use gfn_envs::phylo::tree::Tree;
@@ -138,11 +138,16 @@ fn trees_from(spec: &str) -> CliResult<Vec<Tree>> {
 
 fn score(a: &ScoreArgs) -> CliResult<()> {
     let alignment = read_alignment(&a.alignment)?;
+    let missing = match a.missing {
+        Missing::All => MissingCoding::AllStates,
+        Missing::Nucleotides => MissingCoding::Nucleotides,
+    };
+    let scorer = TreeScorer::new(&alignment, missing);
     for (i, tree) in trees_from(&a.newick)?.iter().enumerate() {
         let number = i + 1;
         match a.model {
             Model::Jc69 => {
-                let s = score_jc69(tree, &alignment, a.prior_rate)?;
+                let s = scorer.jc69(tree, a.prior_rate)?;
                 if a.json {
                     println!(
                         "{}",
@@ -158,11 +163,7 @@ fn score(a: &ScoreArgs) -> CliResult<()> {
                 }
             }
             Model::Parsimony => {
-                let missing = match a.missing {
-                    Missing::All => MissingCoding::AllStates,
-                    Missing::Nucleotides => MissingCoding::Nucleotides,
-                };
-                let m = fitch_score(tree, &alignment, missing)?;
+                let m = scorer.fitch(tree)?;
                 if a.json {
                     println!("{}", json!({ "tree": number, "model": "parsimony", "parsimony": m }));
                 } else {

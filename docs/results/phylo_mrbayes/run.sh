@@ -11,18 +11,18 @@
 #    Newick or NEXUS trees over the same taxon names), with the gfn sample.
 #
 # Usage: docs/results/phylo_mrbayes/run.sh [OUTDIR]   (from the workspace root)
-# Environment: GFN (the gfn binary, default target/release/gfn), MB (default mb), SITES (500),
-# SEED (1), NGEN (MCMC generations, 200000), SS_NGEN (stepping-stone generations, 200000),
+# Environment: GFN (the gfn binary, default target/release/gfn), MB (default mb), SITES (100),
+# SEED (1), NGEN (MCMC generations, 100000), SS_NGEN (stepping-stone generations, 100000),
 # GFN_SAMPLES (optional gfn tree sample).
 set -euo pipefail
 
 OUT=${1:-docs/results/phylo_mrbayes/out}
 GFN=${GFN:-target/release/gfn}
 MB=${MB:-mb}
-SITES=${SITES:-500}
+SITES=${SITES:-100}
 SEED=${SEED:-1}
-NGEN=${NGEN:-200000}
-SS_NGEN=${SS_NGEN:-200000}
+NGEN=${NGEN:-100000}
+SS_NGEN=${SS_NGEN:-100000}
 mkdir -p "$OUT"
 
 "$GFN" phylo simulate --taxa 8 --sites "$SITES" --seed "$SEED" --out "$OUT/sim.nex" --tree-out "$OUT/true.nwk" > /dev/null
@@ -44,7 +44,7 @@ cat > "$OUT/ss.mb" <<MB
 set autoclose=yes nowarn=yes seed=$SEED swapseed=$SEED;
 execute sim.nex;
 $MODEL
-ss ngen=$SS_NGEN nsteps=50 alpha=0.4 burninss=-1 samplefreq=100 printfreq=$SS_NGEN nruns=2 nchains=4 diagnfreq=10000 filename=ss;
+ss ngen=$SS_NGEN nsteps=20 alpha=0.4 burninss=-1 samplefreq=100 printfreq=$SS_NGEN nruns=2 nchains=4 diagnfreq=10000 filename=ss;
 quit;
 MB
 

@@ -75,49 +75,91 @@ fn fold<T>(
     values[tree.root()].take().unwrap_or_else(|| unreachable!())
 }
 
-/// The Fitch parsimony score of `tree` (gap = fifth state, missing data coded by `missing`).
-/// Branch lengths are ignored.
-pub fn fitch_score(tree: &Tree, alignment: &Alignment, missing: MissingCoding) -> Result<f64> {
-    let tree = matched(tree, alignment)?;
-    let mut total = 0.0;
-    fold(
-        &tree,
-        |t| FitchSet::leaf(alignment, t, missing),
-        |a, _, b, _| {
-            let (set, cost) = FitchSet::merge(a, b, alignment.weights());
-            total += cost;
-            set
-        },
-        |_| 0.0,
-    );
-    Ok(total)
+/// Scores many trees on one alignment: the leaf Fitch sets and leaf partials are built once
+/// (building them costs far more than the merges of a Fitch evaluation).
+#[derive(Clone, Debug)]
+pub struct TreeScorer<'a> {
+    alignment: &'a Alignment,
+    fitch_leaves: Vec<FitchSet>,
+    partial_leaves: Vec<Partials>,
 }
 
-/// The JC69 log-likelihood `log P(Y | T, b)` of `tree`, which needs every branch length.
+impl<'a> TreeScorer<'a> {
+    /// Precomputes the leaves of `alignment`, with missing data coded by `missing` for parsimony.
+    pub fn new(alignment: &'a Alignment, missing: MissingCoding) -> TreeScorer<'a> {
+        let taxa = 0..alignment.taxon_count();
+        TreeScorer {
+            alignment,
+            fitch_leaves: taxa.clone().map(|t| FitchSet::leaf(alignment, t, missing)).collect(),
+            partial_leaves: taxa.map(|t| Partials::leaf(alignment, t)).collect(),
+        }
+    }
+
+    /// The Fitch parsimony score of `tree` (gap = fifth state). Branch lengths are ignored.
+    pub fn fitch(&self, tree: &Tree) -> Result<f64> {
+        let tree = matched(tree, self.alignment)?;
+        let mut total = 0.0;
+        fold(
+            &tree,
+            |t| self.fitch_leaves[t].clone(),
+            |a, _, b, _| {
+                let (set, cost) = FitchSet::merge(a, b, self.alignment.weights());
+                total += cost;
+                set
+            },
+            |_| 0.0,
+        );
+        Ok(total)
+    }
+
+    /// The JC69 log-likelihood and the log-priors of `tree` with Exponential(`prior_rate`)
+    /// branch lengths.
+    pub fn jc69(&self, tree: &Tree, prior_rate: f64) -> Result<Jc69Score> {
+        if !(prior_rate.is_finite() && prior_rate > 0.0) {
+            return Err(gfn_core::Error::config("prior_rate", prior_rate, "must be finite and positive"));
+        }
+        let log_likelihood = self.log_likelihood(tree)?;
+        let lengths: Vec<f64> = tree.unrooted_edge_lengths()?.into_iter().map(|(_, l)| l).collect();
+        let log_branch_prior = log_exponential_prior(&lengths, prior_rate);
+        let log_topology_prior = log_topology_prior(tree.num_leaves());
+        Ok(Jc69Score {
+            log_likelihood,
+            log_branch_prior,
+            log_topology_prior,
+            log_joint: log_likelihood + log_branch_prior + log_topology_prior,
+        })
+    }
+
+    /// The JC69 log-likelihood `log P(Y | T, b)` of `tree`, which needs every branch length.
+    pub fn log_likelihood(&self, tree: &Tree) -> Result<f64> {
+        let tree = matched(tree, self.alignment)?;
+        tree.unrooted_edge_lengths()?; // every edge has a length
+        let root = fold(
+            &tree,
+            |t| self.partial_leaves[t].clone(),
+            Partials::combine,
+            |id| tree.node(id).length.unwrap_or(0.0),
+        );
+        Ok(root.log_likelihood(self.alignment.weights()))
+    }
+}
+
+/// The Fitch parsimony score of `tree` (gap = fifth state, missing data coded by `missing`).
+/// Branch lengths are ignored. Use a [`TreeScorer`] to score many trees.
+pub fn fitch_score(tree: &Tree, alignment: &Alignment, missing: MissingCoding) -> Result<f64> {
+    TreeScorer::new(alignment, missing).fitch(tree)
+}
+
+/// The JC69 log-likelihood `log P(Y | T, b)` of `tree`, which needs every branch length. Use a
+/// [`TreeScorer`] to score many trees.
 pub fn log_likelihood(tree: &Tree, alignment: &Alignment) -> Result<f64> {
-    let tree = matched(tree, alignment)?;
-    tree.unrooted_edge_lengths()?; // every edge has a length
-    let root =
-        fold(&tree, |t| Partials::leaf(alignment, t), Partials::combine, |id| tree.node(id).length.unwrap_or(0.0));
-    Ok(root.log_likelihood(alignment.weights()))
+    TreeScorer::new(alignment, MissingCoding::default()).log_likelihood(tree)
 }
 
 /// The JC69 log-likelihood and the log-priors of `tree` with Exponential(`prior_rate`) branch
-/// lengths.
+/// lengths. Use [`TreeScorer::jc69`] to score many trees.
 pub fn score_jc69(tree: &Tree, alignment: &Alignment, prior_rate: f64) -> Result<Jc69Score> {
-    if !(prior_rate.is_finite() && prior_rate > 0.0) {
-        return Err(gfn_core::Error::config("prior_rate", prior_rate, "must be finite and positive"));
-    }
-    let log_likelihood = log_likelihood(tree, alignment)?;
-    let lengths: Vec<f64> = tree.unrooted_edge_lengths()?.into_iter().map(|(_, l)| l).collect();
-    let log_branch_prior = log_exponential_prior(&lengths, prior_rate);
-    let log_topology_prior = log_topology_prior(tree.num_leaves());
-    Ok(Jc69Score {
-        log_likelihood,
-        log_branch_prior,
-        log_topology_prior,
-        log_joint: log_likelihood + log_branch_prior + log_topology_prior,
-    })
+    TreeScorer::new(alignment, MissingCoding::default()).jc69(tree, prior_rate)
 }
 
 #[cfg(test)]
