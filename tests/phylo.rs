@@ -78,3 +78,42 @@ fn jc69_bins_conform_and_train_finitely() {
     let summary = trainer.fit(None, &RunOptions::default()).expect("training runs without NaN");
     assert!(summary.final_loss.is_finite() && summary.log_z.is_finite());
 }
+
+fn gfn(args: &[&str], cwd: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gfn")).args(args).current_dir(cwd).output().expect("gfn runs")
+}
+
+#[test]
+fn cli_trains_samples_and_rejects_bad_phylo_input() {
+    let dir = std::env::temp_dir().join(format!("gfn-phylo-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fasta = ">a\nACGTACGTAA\n>b\nACGTACGTTA\n>c\nACGAACGTTC\n>d\nTCGAACCTTC\n>e\nTCGAAC-TTC\n";
+    std::fs::write(dir.join("five.fasta"), fasta).expect("write");
+    let ckpt = dir.join("phylo.safetensors");
+    let ckpt_s = ckpt.to_str().expect("utf-8");
+    let args = ["train", "phylo", "--alignment", "five.fasta", "--reward", "jc69", "--bins", "2", "--bin-size", "0.05"];
+    let out = gfn(&[&args[..], &["--iterations", "20", "--json", "--checkpoint", ckpt_s]].concat(), &dir);
+    assert!(out.status.success(), "train failed: {}", String::from_utf8_lossy(&out.stderr));
+    // The checkpoint stores the absolute alignment path, so sampling works from any directory.
+    let out = gfn(&["sample", "--checkpoint", ckpt_s, "-n", "3"], &std::env::temp_dir());
+    assert!(out.status.success(), "sample failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(stdout.lines().count(), 3);
+    assert!(stdout.contains("(0,"), "unrooted trees rooted on taxon 0: {stdout}");
+    let errors: [(&[&str], &str); 4] = [
+        (&["train", "phylo", "--iterations", "1"], "--alignment"),
+        (&["train", "hypergrid", "--alignment", "five.fasta"], "does not apply"),
+        (&["train", "phylo", "--alignment", "missing.fasta"], "missing.fasta"),
+        (&["train", "phylo", "--alignment", "five.fasta", "--reward-temperature", "0"], "temperature"),
+    ];
+    for (args, needle) in errors {
+        let out = gfn(args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    std::fs::write(dir.join("bad.fasta"), ">a\nACGT\n>b\nACXT\n>c\nACGT\n").expect("write");
+    let out = gfn(&["train", "phylo", "--alignment", "bad.fasta"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && err.contains('X'), "{err}");
+}

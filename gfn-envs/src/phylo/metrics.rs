@@ -162,7 +162,9 @@ mod tests {
 
     #[test]
     fn pearson_and_parsimony_statistics() {
-        assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5]).unwrap() - 0.998_795_2).abs() < 1e-6);
+        assert!(
+            (pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.5]).unwrap() - 4.5 / (2.0f64 * 61.0 / 6.0).sqrt()).abs() < 1e-12
+        );
         assert_eq!(pearson(&[1.0, 2.0], &[3.0, 1.0]), Some(-1.0));
         assert_eq!(pearson(&[1.0, 1.0], &[3.0, 1.0]), None);
         assert_eq!(pearson(&[1.0], &[3.0]), None);
@@ -186,12 +188,33 @@ mod tests {
         let discrete =
             marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: false }).unwrap();
         assert!((discrete - exact).abs() < 0.05, "{discrete} vs exact {exact}");
-        // With jitter the estimate is of the integral over the bins' lengths: close to the midpoint
-        // rule (2n − 3) log s + the discrete sum.
+        // With jitter it estimates the integral over the bins' lengths, [0.05, 0.25] per edge:
+        // compare with plain Monte Carlo over that box, uniformly, for each of the 3 topologies.
         let continuous =
             marginal_log_likelihood(&env, &policy, MllOptions { samples: 4000, seed: 1, jitter: true }).unwrap();
-        let midpoint = exact + 5.0 * 0.1f64.ln();
-        assert!((continuous - midpoint).abs() < 0.3, "{continuous} vs midpoint rule {midpoint}");
+        let mut rng = stream(9, Purpose::User, &[]);
+        let mut integral = 0.0;
+        let topologies =
+            evaluator.terminal_states().filter(|f| f.trees[0].nodes().iter().all(|n| n.bin == 0 || n.bin == NO_BIN));
+        for forest in topologies {
+            let tree = &forest.trees[0];
+            let draws = 20_000;
+            let mut sum = 0.0;
+            for _ in 0..draws {
+                let lengths: Vec<f64> = tree
+                    .nodes()
+                    .iter()
+                    .map(|n| if n.bin == NO_BIN { 0.0 } else { 0.05 + 0.2 * rng.random::<f64>() })
+                    .collect();
+                let edges: Vec<f64> = lengths.iter().copied().filter(|l| *l > 0.0).collect();
+                let log_joint = env.partials_with_lengths(tree, &lengths).log_likelihood(env.alignment().weights())
+                    + log_exponential_prior(&edges, 10.0);
+                sum += (log_joint + 30.0).exp();
+            }
+            integral += sum / f64::from(draws) * 0.2f64.powi(5);
+        }
+        let expected = integral.ln() - 30.0 + log_topology_prior(4);
+        assert!((continuous - expected).abs() < 0.05, "{continuous} vs Monte-Carlo integral {expected}");
         let parsimony = PhyloEnv::new(toy_alignment(4, 12), PhyloConfig::default()).unwrap();
         assert!(
             marginal_log_likelihood(&parsimony, &policy, MllOptions { samples: 1, seed: 1, jitter: true }).is_err()

@@ -4,7 +4,7 @@
 //! Every reader returns a [`RawAlignment`]: the rows in file order with their line numbers, the
 //! characters normalised to `ACGT`, the IUPAC codes `RYSWKMBDHVN`, `-` (gap) and `?` (missing).
 //! Malformed input — unknown characters, ragged rows, duplicate taxa, fewer than three taxa,
-//! truncated files, a wrong `NTAX`/`NCHAR` — is an [`Error::Parse`](gfn_core::Error::Parse) that
+//! truncated files, a wrong `NTAX`/`NCHAR` — is an [`Error::Parse`] that
 //! names the file, the line and the offending value. [`read_alignment`] and [`read_raw_alignment`] detect the format
 //! from the content (`>` → FASTA, `#NEXUS` → NEXUS, `ntax nchar` → PHYLIP) and falls back on the
 //! file extension to report a precise error when the content matches none of them.
