@@ -7,5 +7,6 @@ criterion::criterion_main!(
     benchmarks::mlp::benches,
     benchmarks::pair_encoder::benches,
     benchmarks::per_sample::benches,
+    benchmarks::phylo::benches,
     benchmarks::training::benches
 );

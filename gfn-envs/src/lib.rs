@@ -1,5 +1,8 @@
 //! Built-in environments of the `gfn` framework, declared with the environment DSL of
-//! `gfn-macros` (`#[derive(State)]`, `#[derive(Action)]`, `#[environment]`).
+//! `gfn-macros` (`#[derive(State)]`, `#[derive(Action)]`, `#[environment]`), except [`phylo`] and
+//! [`dag`], which implement `gfn_core::env::Environment` by hand (forests of trees with
+//! edge-numbered final merges, and DAGs carrying a transitive closure, do not fit a fixed state
+//! struct).
 //!
 //! | module | environment | config | objects |
 //! |---|---|---|---|
@@ -8,14 +11,14 @@
 //! | [`sets`] | [`sets::SetGeneration`] | [`sets::SetConfig`] | subsets of a fixed size |
 //! | [`sequences`] | [`sequences::SequenceGeneration`] | [`sequences::SequenceConfig`] | token sequences of a fixed length |
 //! | [`dag`] | [`dag::DagEnv`] (hand-written `Environment`) | [`dag::DagConfig`] | DAGs scored by BGe / linear-Gaussian marginal likelihoods |
+//! | [`phylo`] | [`phylo::env::PhyloEnv`] | [`phylo::config::PhyloConfig`] + an alignment | unrooted phylogenetic trees (with branch-length bins for JC69) |
 //!
 //! Every environment validates its config in `new` (returning `Error::InvalidConfig`), implements
 //! `Enumerable` (exact evaluation for small sizes) and passes `gfn_core::check::check_environment`.
-//! The DAG environment is written by hand rather than with the DSL: its state carries a transitive
-//! closure that keeps the acyclicity mask incremental.
 
 pub mod bitseq;
 pub mod dag;
 pub mod hypergrid;
+pub mod phylo;
 pub mod sequences;
 pub mod sets;

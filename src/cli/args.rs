@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Draw terminal objects from a checkpoint (one JSON object per line).
     Sample(SampleArgs),
+    /// Phylogenetics tools: score trees, simulate data, summarise tree samples.
+    Phylo(super::phylo::PhyloArgs),
 }
 
 /// The built-in environments.
@@ -35,6 +37,9 @@ pub(crate) enum EnvName {
     Sequences,
     /// Bayesian structure learning over DAGs (data or simulate, score, graph-prior).
     Dag,
+    /// Phylogenetic trees over an alignment (alignment, reward, reward-temperature, reward-offset,
+    /// bins, bin-size).
+    Phylo,
 }
 
 /// How to evaluate.
@@ -76,9 +81,24 @@ pub(crate) struct EnvArgs {
     /// Bit sequences: number of modes.
     #[arg(long)]
     pub(crate) num_modes: Option<usize>,
-    /// Bit sequences: reward temperature.
+    /// Bit sequences / phylo: reward temperature.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) reward_temperature: Option<f64>,
+    /// Phylo: the alignment file (FASTA, PHYLIP or NEXUS, detected from the content).
+    #[arg(long)]
+    pub(crate) alignment: Option<PathBuf>,
+    /// Phylo: the reward, parsimony or jc69.
+    #[arg(long, value_parser = ["parsimony", "jc69"])]
+    pub(crate) reward: Option<String>,
+    /// Phylo: the reward offset C (log R_train = (C + log R) / T).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) reward_offset: Option<f64>,
+    /// Phylo (jc69): number of branch-length bins.
+    #[arg(long)]
+    pub(crate) bins: Option<usize>,
+    /// Phylo (jc69): branch-length bin width.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) bin_size: Option<f64>,
     /// Sets: pool size.
     #[arg(long)]
     pub(crate) pool_size: Option<usize>,

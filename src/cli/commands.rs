@@ -36,6 +36,7 @@ pub(crate) fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Train(args) => train(*args),
         Command::Eval(args) => eval(args),
         Command::Sample(args) => sample(args),
+        Command::Phylo(args) => super::phylo::run(args),
     }
 }
 
@@ -137,7 +138,11 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
                 || e.data.is_some()
                 || e.simulate.is_some()
                 || e.score.is_some()
-                || e.graph_prior.is_some(),
+                || e.graph_prior.is_some()
+                || e.alignment.is_some()
+                || e.reward.is_some()
+                || e.reward_offset.or(e.bin_size).is_some()
+                || e.bins.is_some(),
         ),
     ];
     given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()

@@ -4,6 +4,9 @@ use gfn_core::env::Enumerable;
 use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
 use gfn_envs::dag::{DagConfig, DagEnv, DataSource};
 use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
+use gfn_envs::phylo::config::{PhyloConfig, PhyloReward};
+use gfn_envs::phylo::env::PhyloEnv;
+use gfn_envs::phylo::io::read_alignment;
 use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
 use gfn_envs::sets::{SetConfig, SetGeneration};
 use serde::{Deserialize, Serialize};
@@ -20,6 +23,18 @@ pub(crate) enum EnvRecord {
     Sets(SetConfig),
     Sequences(SequenceConfig),
     Dag(DagConfig),
+    Phylo(PhyloRecord),
+}
+
+/// The phylogenetics environment: where its alignment lives and its reward settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhyloRecord {
+    /// The alignment file (made absolute when given on the command line).
+    #[serde(default)]
+    pub(crate) alignment: String,
+    #[serde(default)]
+    pub(crate) config: PhyloConfig,
 }
 
 /// Something to do with a concrete environment.
@@ -56,6 +71,7 @@ impl EnvRecord {
             EnvName::Sets => EnvRecord::Sets(SetConfig::default()),
             EnvName::Sequences => EnvRecord::Sequences(SequenceConfig::default()),
             EnvName::Dag => EnvRecord::Dag(DagConfig::default()),
+            EnvName::Phylo => EnvRecord::Phylo(PhyloRecord::default()),
         }
     }
 
@@ -67,6 +83,7 @@ impl EnvRecord {
             EnvRecord::Sets(_) => "sets",
             EnvRecord::Sequences(_) => "sequences",
             EnvRecord::Dag(_) => "dag",
+            EnvRecord::Phylo(_) => "phylo",
         }
     }
 
@@ -87,6 +104,8 @@ impl EnvRecord {
                 return Err(CliError::Usage(format!("option --{flag} does not apply to environment {name}")));
             }
         }
+        let (mut offset, mut bins, mut bin_size) = (None, None, None);
+        let is_phylo = matches!(self, EnvRecord::Phylo(_));
         match self {
             EnvRecord::Hypergrid(c) => {
                 (ndim, height) = (Some(&mut c.ndim), Some(&mut c.height));
@@ -103,6 +122,19 @@ impl EnvRecord {
                 (length, vocab, seed) = (Some(&mut c.length), Some(&mut c.vocab), Some(&mut c.seed));
             }
             EnvRecord::Dag(c) => apply_dag(c, a)?,
+            EnvRecord::Phylo(r) => {
+                apply_phylo(r, a)?;
+                let c = &mut r.config;
+                (temp, offset) = (Some(&mut c.temperature), Some(&mut c.offset));
+                (bins, bin_size) = (Some(&mut c.bins), Some(&mut c.bin_size));
+            }
+        }
+        if !is_phylo {
+            for (flag, given) in [("alignment", a.alignment.is_some()), ("reward", a.reward.is_some())] {
+                if given {
+                    return Err(CliError::Usage(format!("option --{flag} does not apply to environment {name}")));
+                }
+            }
         }
         set(ndim, a.ndim, "ndim", name)?;
         set(height, a.height, "height", name)?;
@@ -116,6 +148,9 @@ impl EnvRecord {
         set(pool, a.pool_size, "pool-size", name)?;
         set(size, a.set_size, "set-size", name)?;
         set(vocab, a.vocab, "vocab", name)?;
+        set(offset, a.reward_offset, "reward-offset", name)?;
+        set(bins, a.bins, "bins", name)?;
+        set(bin_size, a.bin_size, "bin-size", name)?;
         set(seed, a.env_seed, "env-seed", name)
     }
 
@@ -127,6 +162,13 @@ impl EnvRecord {
             EnvRecord::Sets(c) => job.run(SetGeneration::new(c.clone())?),
             EnvRecord::Sequences(c) => job.run(SequenceGeneration::new(c.clone())?),
             EnvRecord::Dag(c) => job.run_dag(DagEnv::new(c.clone())?),
+            EnvRecord::Phylo(r) => {
+                if r.alignment.is_empty() {
+                    return Err(CliError::Usage("environment phylo needs --alignment FILE".into()));
+                }
+                let alignment = read_alignment(std::path::Path::new(&r.alignment))?;
+                job.run(PhyloEnv::new(alignment, r.config.clone())?)
+            }
         }
     }
 }
@@ -148,6 +190,22 @@ fn apply_dag(c: &mut DagConfig, a: &EnvArgs) -> CliResult<()> {
     }
     if let Some(prior) = &a.graph_prior {
         c.prior = prior.parse()?;
+    }
+    Ok(())
+}
+
+/// Applies `--alignment` (made absolute, so checkpoints rebuild the environment from anywhere) and
+/// `--reward`.
+fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
+    if let Some(path) = &a.alignment {
+        let absolute = std::path::absolute(path).map_err(|e| gfn_core::Error::io(path, e))?;
+        record.alignment = absolute.display().to_string();
+    }
+    match a.reward.as_deref() {
+        Some("parsimony") => record.config.reward = PhyloReward::Parsimony,
+        Some("jc69") => record.config.reward = PhyloReward::Jc69,
+        Some(other) => return Err(CliError::Usage(format!("unknown reward {other:?}: expected parsimony or jc69"))),
+        None => {}
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod dag;
 mod envs;
+mod phylo;
 
 use clap::Parser;
 

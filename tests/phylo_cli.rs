@@ -1,0 +1,134 @@
+//! `gfn phylo`: scoring the DS1 test vectors, simulate → score → splits, and clear errors.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn gfn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gfn")).args(args).output().expect("gfn runs")
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "gfn failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gfn-phylo-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let out = gfn(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?} should fail; stderr: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: error {err:?} does not mention {n:?}");
+    }
+}
+
+const DS1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/phylo/DS1.fasta");
+
+fn ds1_taxa() -> Vec<String> {
+    let text = std::fs::read_to_string(DS1).expect("DS1.fasta");
+    text.lines().filter_map(|l| l.strip_prefix('>')).map(|n| n.trim().to_string()).collect()
+}
+
+#[test]
+fn scores_the_ds1_vectors() {
+    let taxa = ds1_taxa();
+    let mut cat = format!("({}:0.1,{}:0.1)", taxa[0], taxa[1]);
+    for (i, t) in taxa.iter().enumerate().skip(2) {
+        let l = if i == taxa.len() - 1 { 0.05 } else { 0.1 };
+        cat = format!("({cat}:{l},{t}:{l})");
+    }
+    cat.push(';');
+    let out = stdout(&gfn(&["phylo", "score", "--alignment", DS1, "--newick", &cat, "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert!((v["log_likelihood"].as_f64().unwrap() + 14_637.021_077).abs() < 1e-5, "{v}");
+    assert!((v["log_branch_prior"].as_f64().unwrap() - 66.431_840).abs() < 1e-5, "{v}");
+    assert!((v["log_topology_prior"].as_f64().unwrap() + 73.145_482).abs() < 1e-6, "{v}");
+    // The PAUP* most-parsimonious tree, from a file, with FASTA-order numbers replaced by names.
+    let paup = "(1,(((((2,((((3,(5,13)),19),((((6,17),21),8),(9,14))),23)),12),24),10),((4,((((11,(16,20)),18),27),15)),25)),((7,22),26));";
+    let named: String = paup
+        .split_inclusive(|c: char| !c.is_ascii_digit())
+        .map(|part| {
+            let digits = part.trim_end_matches(|c: char| !c.is_ascii_digit());
+            match digits.parse::<usize>() {
+                Ok(k) => format!("{}{}", taxa[k - 1], &part[digits.len()..]),
+                Err(_) => part.to_string(),
+            }
+        })
+        .collect();
+    let file = temp("paup").join("paup.nwk");
+    std::fs::write(&file, named).unwrap();
+    let out = stdout(&gfn(&[
+        "phylo",
+        "score",
+        "--alignment",
+        DS1,
+        "--newick",
+        file.to_str().unwrap(),
+        "--model",
+        "parsimony",
+    ]));
+    assert_eq!(out.trim(), "tree 1: parsimony 4026");
+}
+
+#[test]
+fn simulate_score_and_splits() {
+    let dir = temp("sim");
+    let (nex, tree) = (dir.join("sim.nex"), dir.join("true.nwk"));
+    let out = stdout(&gfn(&[
+        "phylo",
+        "simulate",
+        "--taxa",
+        "8",
+        "--sites",
+        "300",
+        "--seed",
+        "4",
+        "--out",
+        nex.to_str().unwrap(),
+        "--tree-out",
+        tree.to_str().unwrap(),
+    ]));
+    assert_eq!(out.trim(), std::fs::read_to_string(&tree).unwrap().trim());
+    let scored =
+        stdout(&gfn(&["phylo", "score", "--alignment", nex.to_str().unwrap(), "--newick", tree.to_str().unwrap()]));
+    assert!(scored.starts_with("tree 1: log-likelihood -"), "{scored}");
+    let splits = stdout(&gfn(&[
+        "phylo",
+        "splits",
+        "--trees",
+        tree.to_str().unwrap(),
+        "--compare",
+        tree.to_str().unwrap(),
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(splits.trim()).expect("JSON");
+    assert_eq!(v["splits"].as_array().unwrap().len(), 5); // n - 3 non-trivial splits
+    assert_eq!(v["comparison"]["asdsf"].as_f64(), Some(0.0));
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let dir = temp("errors");
+    let bad = dir.join("bad.fasta");
+    std::fs::write(&bad, ">a\nACGT\n>b\nACGT\n>c\nAC!T\n").unwrap();
+    let bad_s = bad.to_str().unwrap();
+    fails_with(&["phylo", "score", "--alignment", bad_s, "--newick", "(a,b,c);"], &["bad.fasta", "line 6", "'!'"]);
+    fails_with(&["phylo", "score", "--alignment", DS1, "--newick", "(a,b,c);"], &["'a'", "not a taxon"]);
+    fails_with(&["phylo", "score", "--alignment", DS1, "--newick", "no-such-file"], &["neither an existing file"]);
+    fails_with(
+        &["phylo", "score", "--alignment", "/nonexistent.fasta", "--newick", "(a,b,c);"],
+        &["/nonexistent.fasta"],
+    );
+    fails_with(
+        &["phylo", "simulate", "--taxa", "2", "--sites", "5", "--out", dir.join("x.nex").to_str().unwrap()],
+        &["taxa"],
+    );
+    fails_with(&["phylo", "simulate", "--taxa", "5", "--sites", "5", "--out", "x.txt"], &[".nex"]);
+    fails_with(&["phylo", "splits", "--trees", bad_s, "--burnin", "1.5"], &["burnin"]);
+}
