@@ -9,7 +9,7 @@ pub mod divergence;
 mod exact;
 mod monte_carlo;
 
-pub use exact::{ExactEvaluator, TargetSampler};
+pub use exact::{ExactEvaluator, LogProbTables, TargetSampler};
 pub use monte_carlo::MonteCarloEvaluator;
 
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
 use super::flow_step::flow_matching_step;
+use super::reward_override::LogRewardOverride;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::eval::TargetSampler;
@@ -132,6 +133,7 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     mode_threshold: Option<f64>,
     mode_set: HashSet<E::State>,
     target: Option<Arc<dyn TargetSampler<E::State>>>,
+    log_reward_override: Option<Arc<dyn LogRewardOverride<E::State>>>,
 }
 
 impl<E: Environment> Trainer<E, Cpu> {
@@ -183,6 +185,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             mode_threshold: None,
             mode_set: HashSet::new(),
             target: None,
+            log_reward_override: None,
         })
     }
 
@@ -215,6 +218,13 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// [`ExactEvaluator`](crate::eval::ExactEvaluator) of an enumerable environment).
     pub fn set_target_sampler(&mut self, sampler: Arc<dyn TargetSampler<E::State>>) {
         self.target = Some(sampler);
+    }
+
+    /// Replaces the environment's log-reward of every training trajectory by `source`'s
+    /// (replayed and target-sampled trajectories included; the replay buffer keeps the
+    /// environment's reward).
+    pub fn set_log_reward_override(&mut self, source: Arc<dyn LogRewardOverride<E::State>>) {
+        self.log_reward_override = Some(source);
     }
 
     /// Terminal objects with log-reward at or above `threshold` count as modes from now on.
@@ -299,6 +309,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             let targets = sampler.sample_targets(self.config.batch_size, &mut rng);
             let draw = Draw { seed, purpose: Purpose::Backward, round: it };
             traj.append(sample_backward(&self.env, &self.policy, &targets, draw)?);
+        }
+        if let Some(source) = &self.log_reward_override {
+            traj.log_reward = source.log_rewards(&traj)?;
         }
         self.record_modes(&traj, &fresh);
         self.scalars.replay.extend(fresh);
