@@ -20,6 +20,8 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Draw terminal objects from a checkpoint (one JSON object per line).
     Sample(SampleArgs),
+    /// Embarrassingly parallel GFlowNets: clients on reward factors, one aggregation round.
+    Ep(Box<super::ep::EpArgs>),
 }
 
 /// The built-in environments.

@@ -35,6 +35,7 @@ pub(crate) fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Train(args) => train(*args),
         Command::Eval(args) => eval(args),
         Command::Sample(args) => sample(args),
+        Command::Ep(args) => super::ep::run(*args),
     }
 }
 

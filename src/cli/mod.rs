@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod envs;
+mod ep;
 
 use clap::Parser;
 
