@@ -37,13 +37,24 @@ fn compare<D: FactoredReward + Enumerable + Clone + 'static>(task: &str, env: D,
     let exact = ExactEvaluator::new(&env)?;
     for seed in SEEDS {
         let started = Instant::now();
-        let run = run_local(Arc::new(env.clone()), &config(seed, CLIENT_ITERS), &config(seed, SERVER_ITERS), 1 << 20, &serde_json::Value::Null)?;
+        let run = run_local(
+            Arc::new(env.clone()),
+            &config(seed, CLIENT_ITERS),
+            &config(seed, SERVER_ITERS),
+            1 << 20,
+            &serde_json::Value::Null,
+        )?;
         let ep_wall = started.elapsed().as_secs_f64();
         let report = run.report.expect("the tasks enumerate");
         writeln!(
             csv,
             "{task},{seed},ep,{:.5},{:.6},{ep_wall:.3},{:.3},{:.3},{:.5},{:.6}",
-            report.l1_server, report.jeffrey_server, run.clients_wall_s, run.server_wall_s, report.bound, report.jeffrey_ideal
+            report.l1_server,
+            report.jeffrey_server,
+            run.clients_wall_s,
+            run.server_wall_s,
+            report.bound,
+            report.jeffrey_ideal
         )
         .expect("write to string");
         let started = Instant::now();
@@ -55,7 +66,10 @@ fn compare<D: FactoredReward + Enumerable + Clone + 'static>(task: &str, env: D,
         let l1 = summary.eval.and_then(|e| e.l1).unwrap_or(f64::NAN);
         let j = gfn_core::ep::jeffrey(exact.target(), &p);
         writeln!(csv, "{task},{seed},centralised,{l1:.5},{j:.6},{wall:.3},,,,").expect("write to string");
-        eprintln!("{task} seed {seed}: EP L1 {:.4} ({ep_wall:.1} s), centralised L1 {l1:.4} ({wall:.1} s)", report.l1_server);
+        eprintln!(
+            "{task} seed {seed}: EP L1 {:.4} ({ep_wall:.1} s), centralised L1 {l1:.4} ({wall:.1} s)",
+            report.l1_server
+        );
     }
     Ok(())
 }
@@ -65,7 +79,11 @@ fn main() -> gfn::Result<()> {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("thread pool");
     let mut csv = String::from("task,seed,method,l1,jeffrey,wall_s,clients_wall_s,server_wall_s,bound,jeffrey_ideal\n");
     let grid = HypergridConfig { ndim: 2, height: 8, ..HypergridConfig::default() };
-    compare("hypergrid-8x8", factored_hypergrid(grid, FACTORS, GridBumpsConfig { seed: 1, ..Default::default() })?, &mut csv)?;
+    compare(
+        "hypergrid-8x8",
+        factored_hypergrid(grid, FACTORS, GridBumpsConfig { seed: 1, ..Default::default() })?,
+        &mut csv,
+    )?;
     compare("multisets-6x4", factored_multisets(MultisetConfig { types: 6, size: 4, seed: 1 }, FACTORS)?, &mut csv)?;
     let dir = std::path::Path::new("docs/results/ep");
     std::fs::create_dir_all(dir).map_err(|e| gfn::Error::io(dir, e))?;

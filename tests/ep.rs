@@ -24,13 +24,17 @@ fn config(seed: u64, iterations: u64) -> TrainConfig {
 /// Runs the protocol and checks the aggregate and the bound; returns the server's exact L1.
 fn check<D: FactoredReward + Enumerable + 'static>(env: D, seed: u64, client_iters: u64, server_iters: u64) -> f64 {
     let env = Arc::new(env);
-    let run = run_local(env, &config(seed, client_iters), &config(seed, server_iters), 1 << 16, &serde_json::Value::Null)
-        .unwrap();
+    let run =
+        run_local(env, &config(seed, client_iters), &config(seed, server_iters), 1 << 16, &serde_json::Value::Null)
+            .unwrap();
     let report = run.report.expect("small instances enumerate");
     for c in &run.clients {
         let l1 = c.report.eval.as_ref().and_then(|e| e.l1).unwrap();
         let lf = c.report.local_failure.unwrap();
-        eprintln!("client {} L1 {l1:.4} alpha {:.4} beta {:.4} bound {:.4}", c.report.factor, lf.alpha, lf.beta, lf.bound);
+        eprintln!(
+            "client {} L1 {l1:.4} alpha {:.4} beta {:.4} bound {:.4}",
+            c.report.factor, lf.alpha, lf.beta, lf.bound
+        );
         assert!(lf.log_ratio_min <= 0.0 && lf.log_ratio_max >= 0.0, "ratios straddle 1 when normalised: {lf:?}");
     }
     eprintln!("{report:?}");

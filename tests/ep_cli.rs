@@ -56,9 +56,15 @@ fn mismatched_duplicate_and_missing_clients_are_rejected() {
     let dir = temp("bad");
     let c0 = client(&dir, 0, "3", "5");
     let other = client(&dir, 1, "4", "5");
-    fails_with(&["ep", "aggregate", &c0, &other, "--iterations", "5"], &[&other, "trained on environment", "multisets:4:4"]);
+    fails_with(
+        &["ep", "aggregate", &c0, &other, "--iterations", "5"],
+        &[&other, "trained on environment", "multisets:4:4"],
+    );
     fails_with(&["ep", "aggregate", &c0, &c0, "--iterations", "5"], &["second policy for factor 0"]);
     fails_with(&["ep", "aggregate", &c0, "--iterations", "5"], &["no policy for factor(s) 1"]);
-    fails_with(&["ep", "client", "multisets", "--factors", "2", "--factor", "2", "--out", "/nonexistent/x"], &["factor", "0..2"]);
+    fails_with(
+        &["ep", "client", "multisets", "--factors", "2", "--factor", "2", "--out", "/nonexistent/x"],
+        &["factor", "0..2"],
+    );
     fails_with(&["ep", "aggregate", "/nonexistent/c.st"], &["/nonexistent/c.st"]);
 }

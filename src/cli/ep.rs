@@ -218,7 +218,8 @@ trait EpJob {
 }
 
 fn train_config(a: &EpTrainArgs, objective: &str) -> CliResult<TrainConfig> {
-    let mut c = TrainConfig { seed: a.seed, iterations: a.iterations, batch_size: a.batch_size, ..TrainConfig::default() };
+    let mut c =
+        TrainConfig { seed: a.seed, iterations: a.iterations, batch_size: a.batch_size, ..TrainConfig::default() };
     c.objective.kind = objective.parse()?;
     c.policy = PolicyConfig { hidden: a.hidden.clone(), backward: a.pb.parse()?, ..PolicyConfig::default() };
     c.optim.adam.lr = a.lr;

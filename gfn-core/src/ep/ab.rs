@@ -44,7 +44,12 @@ impl AggregatingBalance {
     /// The loss and its coefficients on the server's terms. `server.log_reward` is ignored;
     /// `client_log_ratio[i]` is `r̂(τ_i)`. Coefficients on `log P_F` and `log P_B` are those of
     /// contrastive balance on `δ_AB`.
-    pub fn evaluate(&self, server: &TrajectoryTerms<'_>, client_log_ratio: &[f64], grads: &mut TermGrads) -> Result<f64> {
+    pub fn evaluate(
+        &self,
+        server: &TrajectoryTerms<'_>,
+        client_log_ratio: &[f64],
+        grads: &mut TermGrads,
+    ) -> Result<f64> {
         if client_log_ratio.len() != server.batch_size() {
             return Err(Error::ShapeMismatch {
                 op: "aggregating balance: client log-ratios per trajectory",

@@ -88,7 +88,10 @@ where
         max = max.max(hi[x] + offset);
     }
     if !(min.is_finite() && max.is_finite()) {
-        return Err(Error::NonFinite { what: format!("log-ratio range of client {}", view.factor()), value: max - min });
+        return Err(Error::NonFinite {
+            what: format!("log-ratio range of client {}", view.factor()),
+            value: max - min,
+        });
     }
     Ok(LocalFailure {
         log_ratio_min: min,

@@ -105,8 +105,7 @@ where
         flow_head: false,
         policy: trainer.config().policy.clone(),
         env: env_record.clone(),
-        report: serde_json::to_value(&report)
-            .map_err(|e| crate::Error::config("report", factor, e.to_string()))?,
+        report: serde_json::to_value(&report).map_err(|e| crate::Error::config("report", factor, e.to_string()))?,
     };
     let file = PolicyFile::from_policy(trainer.policy(), meta)?;
     Ok(ClientOutcome { file, report, summary })

@@ -58,7 +58,10 @@ impl<D: FactoredReward, B: Backend> ClientEnsemble<D, B> {
             }
             let factor = m.factor.ok_or_else(|| mismatch(path, "a server policy, not a client policy".into()))?;
             if m.factor_count != n || factor >= n {
-                return Err(mismatch(path, format!("client {factor} of {}, the environment has {n} factors", m.factor_count)));
+                return Err(mismatch(
+                    path,
+                    format!("client {factor} of {}, the environment has {n} factors", m.factor_count),
+                ));
             }
             if slots[factor].is_some() {
                 return Err(mismatch(path, format!("a second policy for factor {factor}")));

@@ -77,7 +77,8 @@ impl PolicyFile {
             })
             .collect::<Result<Vec<_>>>()?;
         let metadata: HashMap<String, String> = [("format".to_string(), POLICY_FORMAT.to_string())].into();
-        let tensors = safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(here, e.to_string()))?;
+        let tensors =
+            safetensors::serialize(views, Some(metadata)).map_err(|e| checkpoint_error(here, e.to_string()))?;
         let layout = policy.layout();
         meta.format = POLICY_FORMAT.into();
         meta.action_count = layout.actions;

@@ -63,9 +63,13 @@ fn aggregating_balance_coefficients_match_finite_differences() {
                         up.1[t] += h;
                         down.1[t] -= h;
                     }
-                    let fd = (loss(&ab, &offsets, &up.0, &up.1, &rhat).0 - loss(&ab, &offsets, &down.0, &down.1, &rhat).0)
+                    let fd = (loss(&ab, &offsets, &up.0, &up.1, &rhat).0
+                        - loss(&ab, &offsets, &down.0, &down.1, &rhat).0)
                         / (2.0 * h);
-                    assert!((fd - coefficient).abs() < 1e-6, "{pairing:?} {residual:?} term {which} step {t}: {fd} vs {coefficient}");
+                    assert!(
+                        (fd - coefficient).abs() < 1e-6,
+                        "{pairing:?} {residual:?} term {which} step {t}: {fd} vs {coefficient}"
+                    );
                 }
             }
         }
