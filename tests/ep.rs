@@ -59,3 +59,36 @@ fn ep_multisets_aggregate_matches_the_product() {
 fn ep_sequences_aggregate_matches_the_product() {
     check(factored_sequences(SequenceConfig { length: 3, vocab: 3, seed: 7 }, 2).unwrap(), 3, 600, 600);
 }
+
+/// The server's training step minimises exactly the aggregating-balance loss of its batch, with
+/// `r̂` computed from the client policy files (no reward involved).
+#[test]
+fn ep_server_step_is_aggregating_balance_on_client_log_ratios() {
+    use gfn_core::ep::{PolicyFile, Server, ServerView, train_clients};
+    use gfn_core::objective::{Requirements, TermGrads};
+    use gfn_core::rng::Purpose;
+    use gfn_core::sampler::{Draw, sample_forward};
+    use gfn_core::terms::{StepTerms, feature_matrix};
+
+    let env = Arc::new(factored_multisets(MultisetConfig { types: 4, size: 3, seed: 1 }, 2).unwrap());
+    let clients = train_clients(env.clone(), &[0, 1], &config(4, 30), 1 << 16, &serde_json::Value::Null).unwrap();
+    let files: Vec<_> = clients
+        .iter()
+        .map(|c| {
+            let path = std::path::PathBuf::from(format!("client {}", c.report.factor));
+            (path.clone(), PolicyFile::from_bytes(&c.file.to_bytes().unwrap(), &path).unwrap())
+        })
+        .collect();
+    let server_config = config(5, 10);
+    let mut server = Server::new(ServerView::new(env), &files, server_config.clone()).unwrap();
+    let view = server.trainer().env().clone();
+    let draw = Draw { seed: server_config.seed, purpose: Purpose::Forward, round: 0 };
+    let policy = server.trainer().policy();
+    let traj = sample_forward(&view, policy, server_config.batch_size, Default::default(), draw).unwrap();
+    let rhat = server.ensemble().client_log_ratios(&traj).unwrap();
+    let output = policy.infer(&feature_matrix(&traj)).unwrap();
+    let terms = StepTerms::compute(&view, &traj, &output, &Requirements::default()).unwrap();
+    let expected = server.loss().evaluate(&terms.view(&traj, None), &rhat, &mut TermGrads::default()).unwrap();
+    let stats = server.trainer_mut().step().unwrap();
+    assert!(expected > 0.0 && (stats.loss - expected).abs() < 1e-9 * expected.max(1.0), "{} vs {expected}", stats.loss);
+}

@@ -21,7 +21,7 @@ use serde_json::json;
 use super::{CliError, CliResult};
 
 /// States enumerated at most for exact evaluation and the local-failure bound.
-const EXACT_LIMIT: usize = 300_000;
+pub(crate) const EXACT_LIMIT: usize = 300_000;
 
 /// `gfn ep` subcommands.
 #[derive(Debug, Subcommand)]
@@ -162,6 +162,10 @@ pub(crate) struct RunArgs {
     /// Server iterations (default: --iterations).
     #[arg(long)]
     server_iterations: Option<u64>,
+    /// Train the clients on MPI ranks (`mpirun -n K gfn ep run --mpi …`) and aggregate on rank 0
+    /// (needs a build with `--features mpi`).
+    #[arg(long)]
+    mpi: bool,
     /// Print a one-line JSON summary.
     #[arg(long)]
     json: bool,
@@ -237,6 +241,15 @@ fn thread_pool(threads: usize) -> CliResult<()> {
         .map_err(|e| CliError::Usage(format!("cannot start {threads} threads: {e}")))
 }
 
+#[cfg(feature = "mpi")]
+use super::ep_mpi::run_mpi;
+
+/// Without the `mpi` feature, `--mpi` is an error.
+#[cfg(not(feature = "mpi"))]
+fn run_mpi<D>(_: D, _: &TrainConfig, _: TrainConfig, _: &serde_json::Value) -> CliResult<Option<serde_json::Value>> {
+    Err(CliError::Usage("--mpi needs a gfn built with `cargo build --release --features mpi`".into()))
+}
+
 pub(crate) fn run(args: EpArgs) -> CliResult<()> {
     match args.command {
         EpCommand::Client(a) => client(a),
@@ -269,6 +282,40 @@ fn client(a: ClientArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// Trains the server on `files` (one client policy per factor), evaluates the aggregate when the
+/// state space enumerates and every client reported its local failure, and writes the server
+/// policy to `out`. Returns the server and the summary.
+pub(crate) fn serve<D: FactoredReward + Enumerable + 'static>(
+    env: Arc<D>,
+    files: &[(PathBuf, PolicyFile)],
+    config: TrainConfig,
+    out: Option<&std::path::Path>,
+) -> CliResult<(Server<D>, serde_json::Value)> {
+    let started = Instant::now();
+    let mut server = Server::new(ServerView::new(env.clone()), files, config)?;
+    let summary = server.trainer_mut().fit(None, &RunOptions::default())?;
+    // Evaluation only (training never reads a reward): the product target, when it enumerates.
+    let local: Option<Vec<_>> =
+        files.iter().map(|(_, f)| serde_json::from_value(f.meta.report["local_failure"].clone()).ok()).collect();
+    let report = match local {
+        Some(local) if gfn_core::eval::ExactEvaluator::with_limit(env.as_ref(), EXACT_LIMIT).is_ok() => {
+            Some(evaluate_aggregate(env.as_ref(), &server, &local)?)
+        }
+        _ => None,
+    };
+    let clients: Vec<_> = files.iter().map(|(_, f)| &f.meta.report).collect();
+    let line = json!({
+        "clients": clients,
+        "server": summary,
+        "aggregate": report,
+        "server_wall_s": started.elapsed().as_secs_f64(),
+    });
+    if let (Some(out), Some((_, first))) = (out, files.first()) {
+        server.policy_file(&first.meta.env, line.clone())?.write(out)?;
+    }
+    Ok((server, line))
+}
+
 struct AggregateJob {
     files: Vec<(PathBuf, PolicyFile)>,
     config: TrainConfig,
@@ -278,27 +325,7 @@ struct AggregateJob {
 impl EpJob for AggregateJob {
     type Output = serde_json::Value;
     fn run<D: FactoredReward + Enumerable + 'static>(self, env: D) -> CliResult<serde_json::Value> {
-        let env = Arc::new(env);
-        let mut server = Server::new(ServerView::new(env.clone()), &self.files, self.config)?;
-        let summary = server.trainer_mut().fit(None, &RunOptions::default())?;
-        // Evaluation only (training never reads a reward): the product target, when it enumerates.
-        let local: Option<Vec<_>> = self
-            .files
-            .iter()
-            .map(|(_, f)| serde_json::from_value(f.meta.report["local_failure"].clone()).ok())
-            .collect();
-        let report = match local {
-            Some(local) if gfn_core::eval::ExactEvaluator::with_limit(env.as_ref(), EXACT_LIMIT).is_ok() => {
-                Some(evaluate_aggregate(env.as_ref(), &server, &local)?)
-            }
-            _ => None,
-        };
-        let line = json!({ "server": summary, "aggregate": report });
-        if let Some(out) = &self.out {
-            let record = self.files[0].1.meta.env.clone();
-            server.policy_file(&record, line.clone())?.write(out)?;
-        }
-        Ok(line)
+        Ok(serve(Arc::new(env), &self.files, self.config, self.out.as_deref())?.1)
     }
 }
 
@@ -328,22 +355,26 @@ struct RunJob {
     client: TrainConfig,
     server: TrainConfig,
     record: serde_json::Value,
+    mpi: bool,
 }
 
 impl EpJob for RunJob {
-    type Output = serde_json::Value;
-    fn run<D: FactoredReward + Enumerable + 'static>(self, env: D) -> CliResult<serde_json::Value> {
+    type Output = Option<serde_json::Value>;
+    fn run<D: FactoredReward + Enumerable + 'static>(self, env: D) -> CliResult<Option<serde_json::Value>> {
+        if self.mpi {
+            return run_mpi(env, &self.client, self.server, &self.record);
+        }
         let started = Instant::now();
         let run = run_local(Arc::new(env), &self.client, &self.server, EXACT_LIMIT, &self.record)?;
         let clients: Vec<_> = run.clients.iter().map(|c| &c.report).collect();
-        Ok(json!({
+        Ok(Some(json!({
             "clients": clients,
             "server": run.server_summary,
             "aggregate": run.report,
             "clients_wall_s": run.clients_wall_s,
             "server_wall_s": run.server_wall_s,
             "total_wall_s": started.elapsed().as_secs_f64(),
-        }))
+        })))
     }
 }
 
@@ -355,6 +386,9 @@ fn run_all(a: RunArgs) -> CliResult<()> {
     if let Some(n) = a.server_iterations {
         server.iterations = n;
     }
-    let line = record.with_env(RunJob { client, server, record: record.json()? })?;
-    print_summary(&line, a.json)
+    let job = RunJob { client, server, record: record.json()?, mpi: a.mpi };
+    match record.with_env(job)? {
+        Some(line) => print_summary(&line, a.json),
+        None => Ok(()),
+    }
 }

@@ -4,6 +4,8 @@ mod args;
 mod commands;
 mod envs;
 mod ep;
+#[cfg(feature = "mpi")]
+mod ep_mpi;
 
 use clap::Parser;
 
