@@ -6,8 +6,8 @@
 //! | environment | factor `n` | product |
 //! |---|---|---|
 //! | [`FactoredHypergrid`] | `R_n(x) = r0 + Σ_m exp(−‖x/(H−1) − c_{n,m}‖² / (2w²))`: `modes` Gaussian bumps at centres `c_{n,m} ~ U[0,1]^D` (seeded) | modes where bumps of every client overlap |
-//! | [`FactoredMultisets`] | the [`Multisets`] reward with its own utilities `u^(n) ~ U[-1,1]` (seed derived from the factor seed and `n`): `log R_n(S) = Σ_i c_i u^(n)_i` | `log R = Σ_i c_i Σ_n u^(n)_i` |
-//! | [`FactoredSequences`] | the [`SequenceGeneration`] reward with its own position and bigram tables (derived seed): `log R_n(x) = Σ_t u^(n)[t][x_t] + Σ_t b^(n)[x_t][x_{t+1}]` | sums of the tables |
+//! | [`FactoredMultisets`] | the [`Multisets`](crate::multisets::Multisets) reward with its own utilities `u^(n) ~ U[-1,1]` (seed derived from the factor seed and `n`): `log R_n(S) = Σ_i c_i u^(n)_i` | `log R = Σ_i c_i Σ_n u^(n)_i` |
+//! | [`FactoredSequences`] | the [`SequenceGeneration`](crate::sequences::SequenceGeneration) reward with its own position and bigram tables (derived seed): `log R_n(x) = Σ_t u^(n)[t][x_t] + Σ_t b^(n)[x_t][x_{t+1}]` | sums of the tables |
 //!
 //! The derived seed of factor `n` is [`factor_seed`]`(seed, n)`.
 
