@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod check;
 pub mod env;
+pub mod ep;
 mod error;
 pub mod eval;
 pub mod nn;

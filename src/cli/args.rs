@@ -22,6 +22,8 @@ pub(crate) enum Command {
     Sample(SampleArgs),
     /// Phylogenetics tools: score trees, simulate data, summarise tree samples.
     Phylo(super::phylo::PhyloArgs),
+    /// Embarrassingly parallel GFlowNets: clients on reward factors, one aggregation round.
+    Ep(Box<super::ep::EpArgs>),
 }
 
 /// The built-in environments.

@@ -37,6 +37,7 @@ pub(crate) fn dispatch(cli: Cli) -> CliResult<()> {
         Command::Eval(args) => eval(args),
         Command::Sample(args) => sample(args),
         Command::Phylo(args) => super::phylo::run(args),
+        Command::Ep(args) => super::ep::run(*args),
     }
 }
 

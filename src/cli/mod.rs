@@ -4,6 +4,9 @@ mod args;
 mod commands;
 mod dag;
 mod envs;
+mod ep;
+#[cfg(feature = "mpi")]
+mod ep_mpi;
 mod phylo;
 
 use clap::Parser;

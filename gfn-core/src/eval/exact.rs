@@ -17,6 +17,31 @@ pub trait TargetSampler<S>: Send + Sync + std::fmt::Debug {
     fn sample_targets(&self, n: usize, rng: &mut crate::rng::Rng) -> Vec<S>;
 }
 
+/// Per-state log-probability rows of a policy over an enumerated state graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogProbTables {
+    /// Width of a row (the number of actions).
+    pub actions: usize,
+    /// `log P_F(a | s)`, row `s` (graph order).
+    pub log_pf: Vec<f64>,
+    /// `log P_B(parent by a | s)`, row `s`: the backward log-probability of undoing action `a` into
+    /// state `s`.
+    pub log_pb: Vec<f64>,
+}
+
+impl LogProbTables {
+    /// `log P_F(a | s)` for state index `s`.
+    pub fn pf(&self, s: usize, a: usize) -> f64 {
+        self.log_pf[s * self.actions + a]
+    }
+
+    /// `log P_B(s | child)`: the backward log-probability, at state index `child`, of the action `a`
+    /// that led into it.
+    pub fn pb(&self, child: usize, a: usize) -> f64 {
+        self.log_pb[child * self.actions + a]
+    }
+}
+
 /// States evaluated per batched forward pass.
 const CHUNK: usize = 4096;
 
@@ -79,16 +104,26 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> ExactEvaluator<S> {
         &self.target
     }
 
-    /// The terminal distribution of `policy` (same order as [`ExactEvaluator::target`]) and the
-    /// exact ELBO.
-    pub fn terminal_distribution<E, B>(&self, env: &E, policy: &Policy<B>) -> Result<(Vec<f64>, f64)>
+    /// The log-rewards of the terminal objects, in the order of [`ExactEvaluator::target`].
+    pub fn log_rewards(&self) -> &[f64] {
+        &self.log_rewards
+    }
+
+    /// The positions in [`ExactEvaluator::graph`] of the terminal objects, in the order of
+    /// [`ExactEvaluator::target`].
+    pub fn terminal_indices(&self) -> &[usize] {
+        &self.terminals
+    }
+
+    /// `log P_F(a|s)` and `log P_B(·|s)` rows of `policy` at every state of the graph
+    /// (`action_count` entries per state, in graph order; `-inf` where masked).
+    pub fn log_prob_tables<E, B>(&self, env: &E, policy: &Policy<B>) -> Result<LogProbTables>
     where
         E: Environment<State = S>,
         B: Backend,
     {
         let n = self.graph.len();
         let a = env.action_count();
-        let exit = env.exit_action();
         let dim = env.feature_dim();
         let mut log_pf = vec![0.0f64; n * a];
         let mut log_pb = vec![0.0f64; n * a];
@@ -110,6 +145,20 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> ExactEvaluator<S> {
                 backward_log_probs_into(out.backward_logits(j), &mask, &mut log_pb[i * a..(i + 1) * a]);
             }
         }
+        Ok(LogProbTables { actions: a, log_pf, log_pb })
+    }
+
+    /// The terminal distribution of `policy` (same order as [`ExactEvaluator::target`]) and the
+    /// exact ELBO.
+    pub fn terminal_distribution<E, B>(&self, env: &E, policy: &Policy<B>) -> Result<(Vec<f64>, f64)>
+    where
+        E: Environment<State = S>,
+        B: Backend,
+    {
+        let n = self.graph.len();
+        let a = env.action_count();
+        let exit = env.exit_action();
+        let LogProbTables { log_pf, log_pb, .. } = self.log_prob_tables(env, policy)?;
         let mut flow = vec![0.0f64; n];
         flow[0] = 1.0;
         let mut elbo = 0.0;

@@ -10,7 +10,7 @@ mod exact;
 mod monte_carlo;
 mod samples;
 
-pub use exact::{ExactEvaluator, TargetSampler};
+pub use exact::{ExactEvaluator, LogProbTables, TargetSampler};
 pub use monte_carlo::MonteCarloEvaluator;
 pub use samples::TargetSamples;
 

@@ -38,7 +38,7 @@ pub struct Sidecar {
     pub(super) scalars: ScalarState,
 }
 
-fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
+pub(crate) fn checkpoint_error(path: &Path, reason: impl Into<String>) -> Error {
     Error::Checkpoint { path: path.display().to_string(), reason: reason.into() }
 }
 
@@ -50,7 +50,7 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -71,11 +71,11 @@ pub fn read_sidecar(path: &Path) -> Result<Sidecar> {
 }
 
 /// Row-major little-endian bytes of a matrix (safetensors layout `[rows, cols]`).
-fn to_bytes(m: &DMatrix<f32>) -> Vec<u8> {
+pub(crate) fn to_bytes(m: &DMatrix<f32>) -> Vec<u8> {
     m.transpose().as_slice().iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-fn from_view(path: &Path, name: &str, view: &TensorView<'_>, shape: (usize, usize)) -> Result<DMatrix<f32>> {
+pub(crate) fn from_view(path: &Path, name: &str, view: &TensorView<'_>, shape: (usize, usize)) -> Result<DMatrix<f32>> {
     if view.dtype() != Dtype::F32 || view.shape() != [shape.0, shape.1] {
         return Err(checkpoint_error(
             path,

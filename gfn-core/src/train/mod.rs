@@ -7,12 +7,15 @@ mod divergence_step;
 mod fit;
 mod flow_step;
 mod metrics;
+mod reward_override;
 mod trainer;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, Sidecar, read_sidecar, sidecar_path};
+pub(crate) use checkpoint::{checkpoint_error, from_view, to_bytes, write_atomic};
 pub use config::{
     ControlVariateKind, EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig,
 };
 pub use fit::{RunOptions, RunSummary};
 pub use metrics::MetricsWriter;
+pub use reward_override::LogRewardOverride;
 pub use trainer::{StepStats, Trainer};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
 use super::divergence_step::{self, DivergenceSpec};
 use super::flow_step::flow_matching_step;
+use super::reward_override::LogRewardOverride;
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::eval::TargetSampler;
@@ -120,6 +121,7 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     mode_threshold: Option<f64>,
     mode_set: HashSet<E::State>,
     target: Option<Arc<dyn TargetSampler<E::State>>>,
+    log_reward_override: Option<Arc<dyn LogRewardOverride<E::State>>>,
 }
 
 impl<E: Environment> Trainer<E, Cpu> {
@@ -167,6 +169,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             mode_threshold: None,
             mode_set: HashSet::new(),
             target: None,
+            log_reward_override: None,
         })
     }
 
@@ -199,6 +202,13 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// [`ExactEvaluator`](crate::eval::ExactEvaluator) of an enumerable environment).
     pub fn set_target_sampler(&mut self, sampler: Arc<dyn TargetSampler<E::State>>) {
         self.target = Some(sampler);
+    }
+
+    /// Replaces the environment's log-reward of every training trajectory by `source`'s
+    /// (replayed and target-sampled trajectories included; the replay buffer keeps the
+    /// environment's reward).
+    pub fn set_log_reward_override(&mut self, source: Arc<dyn LogRewardOverride<E::State>>) {
+        self.log_reward_override = Some(source);
     }
 
     /// Terminal objects with log-reward at or above `threshold` count as modes from now on.
@@ -335,6 +345,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         }
         if let Some(targets) = targets {
             traj.append(sample_backward(&self.env, &self.policy, &targets, backward)?);
+        }
+        if let Some(source) = &self.log_reward_override {
+            traj.log_reward = source.log_rewards(&traj)?;
         }
         Ok((traj, fresh))
     }
