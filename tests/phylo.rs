@@ -8,6 +8,7 @@ use gfn::envs::phylo::config::{PhyloConfig, PhyloReward};
 use gfn::envs::phylo::env::{Forest, PhyloEnv};
 use gfn::envs::phylo::io::read_alignment;
 use gfn::envs::phylo::metrics::{ParsimonyStats, exact_log_prob_reward_correlation};
+use gfn::policy::Architecture;
 use gfn::prelude::*;
 
 /// The first `taxa` taxa of DS1 (shared data).
@@ -56,6 +57,39 @@ fn parsimony_target_on_six_ds1_taxa_is_learned_exactly() {
     eprintln!("parsimony, 6 DS1 taxa, T = 16: exact L1 {l1:.4}, corr(log P, log R) {correlation:.4}");
     assert!(l1 < 0.1, "exact L1 {l1} >= 0.1");
     assert!(correlation > 0.9, "corr(log P, log R) = {correlation}");
+}
+
+/// The permutation-equivariant pair policy (one slot per tree, merges scored per unordered pair of
+/// trees) learns the exact parsimony target on DS1's first 5 taxa (15 unrooted trees) at T = 32,
+/// with the offset C at the best score.
+#[test]
+fn pair_policy_learns_the_parsimony_target_on_five_ds1_taxa() {
+    let scores = PhyloEnv::new(ds1(5), PhyloConfig::default()).expect("valid env");
+    let evaluator = ExactEvaluator::new(&scores).expect("enumerable");
+    let stats = ParsimonyStats::of_trees(&scores, evaluator.terminal_states()).expect("trees");
+    let config = PhyloConfig { temperature: 32.0, offset: stats.min, ..PhyloConfig::default() };
+    let env = PhyloEnv::new(ds1(5), config).expect("valid env");
+    let report = check_environment(&env, &CheckOptions::default()).expect("conforms, slot layout included");
+    assert_eq!(report.terminals, 15);
+    let evaluator = ExactEvaluator::new(&env).expect("enumerable");
+    let (max, perplexity) = target_summary(&evaluator);
+    let config = TrainConfig {
+        seed: 1,
+        iterations: 1000,
+        batch_size: 16,
+        policy: PolicyConfig { hidden: vec![64], architecture: Architecture::Pairs, ..PolicyConfig::default() },
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(env, config).expect("valid config");
+    let summary = trainer.fit(Some(&evaluator), &RunOptions::default()).expect("training runs");
+    let l1 = summary.eval.and_then(|e| e.l1).expect("exact l1");
+    eprintln!(
+        "pair policy, parsimony, 5 DS1 taxa ({}..={}), T = 32 (max p {max:.3}, perplexity {perplexity:.2}): exact L1 \
+         {l1:.4}",
+        stats.min, stats.max
+    );
+    assert!(max < 0.8 && perplexity > 2.0, "target: max p {max}, perplexity {perplexity}");
+    assert!(l1 < 0.15, "exact L1 {l1} >= 0.15");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use gfn_core::env::{Enumerable, Environment};
+use gfn_core::env::{Enumerable, Environment, PairKind, SlotLayout};
 use gfn_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,9 @@ pub struct DagEnv {
     scorer: Scorer,
     nodes: usize,
 }
+
+/// Features per node slot, in units of `d`: parents, children, addable children, addable parents.
+const SLOT_FEATURES: usize = 4;
 
 /// DAGs are enumerated for exact evaluation up to this many nodes (29,281 DAGs).
 pub const MAX_ENUMERABLE_NODES: usize = 5;
@@ -141,9 +144,24 @@ impl Environment for DagEnv {
         self.nodes * self.nodes
     }
 
-    /// The adjacency matrix (`d²`) followed by the forward mask of the edge actions (`d²`).
+    /// `d` node slots of `4d` features each: `4d²` (see `encode`).
     fn feature_dim(&self) -> usize {
-        2 * self.nodes * self.nodes
+        SLOT_FEATURES * self.nodes * self.nodes
+    }
+
+    /// Node `i` is slot `i`, and the edge action `i·d + j` is the ordered pair `(i, j)`, so the
+    /// permutation-equivariant pair policy applies: `d` slots, ordered pairs (the diagonal is always
+    /// masked), one action per pair, and stop.
+    fn slot_layout(&self) -> Option<SlotLayout> {
+        let d = self.nodes;
+        Some(SlotLayout {
+            slots: d,
+            slot_dim: SLOT_FEATURES * d,
+            global_dim: 0,
+            pairs: PairKind::Ordered,
+            per_pair: 1,
+            extra_actions: 1,
+        })
     }
 
     fn source(&self) -> Dag {
@@ -202,14 +220,20 @@ impl Environment for DagEnv {
         self.scorer.log_score(state)
     }
 
+    /// Slot-major: slot `i` holds node `i`'s parents (column `i` of the adjacency matrix), its
+    /// children (row `i`), the nodes it may still point to (row `i` of the edge mask) and those that
+    /// may still point to it (column `i`), `d` indicators each. Together the slots hold the whole
+    /// adjacency matrix and mask, so the MLP sees the same information.
     fn encode(&self, state: &Dag, out: &mut [f32]) {
         let d = self.nodes;
-        let (adjacency, mask) = out.split_at_mut(d * d);
-        for j in 0..d {
-            let (parents, addable) = (state.parents(j), state.addable_parents(j));
-            for i in 0..d {
-                adjacency[i * d + j] = f32::from(u8::from(parents >> i & 1 == 1));
-                mask[i * d + j] = f32::from(u8::from(addable >> i & 1 == 1));
+        let indicator = |b: bool| f32::from(u8::from(b));
+        for (i, slot) in out.chunks_exact_mut(SLOT_FEATURES * d).enumerate() {
+            let (parents, addable) = (state.parents(i), state.addable_parents(i));
+            for k in 0..d {
+                slot[k] = indicator(parents >> k & 1 == 1);
+                slot[d + k] = indicator(state.has_edge(i, k));
+                slot[2 * d + k] = indicator(state.can_add(i, k));
+                slot[3 * d + k] = indicator(addable >> k & 1 == 1);
             }
         }
     }

@@ -18,9 +18,12 @@
 //!   addition is one node-term difference ([`scores::Scorer::delta_log_score`]).
 //! - **Data**: a CSV file with a header ([`Dataset::from_csv_path`]) or a simulated Erdős–Rényi
 //!   linear-Gaussian model ([`SimulationConfig`]).
-//! - **Features** (MLP input, `2d²` values): the adjacency matrix and the forward mask of the edge
-//!   actions (which encodes the transitive closure). A node-embedding graph encoder for large `d`
-//!   needs a pluggable network in the policy and is not provided here.
+//! - **Features** (`4d²` values, slot-major): node `i`'s slot holds its parents and children
+//!   (column and row `i` of the adjacency matrix) and the edges `i → ·` and `· → i` that may still
+//!   be added (row and column `i` of the forward mask, which encodes the transitive closure). The
+//!   environment declares this as a `SlotLayout` (`d` slots, ordered pairs, edge action `i·d + j`
+//!   on the pair `(i, j)`, stop as the one extra action), so besides the MLP it can be trained with
+//!   the permutation-equivariant pair policy (`Architecture::Pairs`, `--architecture pairs`).
 //! - **Exact evaluation** for `d ≤ 5`: [`DagEnv`] implements `Enumerable` (29,281 states for
 //!   `d = 5`), and [`ExactPosterior`] enumerates all DAGs independently for the posterior and the
 //!   metrics ([`DagMetrics`]: JSD, edge-marginal MAE, expected SHD, edge AUROC).

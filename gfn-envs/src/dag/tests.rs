@@ -1,7 +1,7 @@
 //! Environment-level tests: conformance, masks, encoding, rewards.
 
 use gfn_core::check::assert_environment_conforms;
-use gfn_core::env::{Enumerable as _, Environment, EnvironmentExt as _};
+use gfn_core::env::{Enumerable as _, Environment, EnvironmentExt as _, PairKind};
 
 use super::*;
 
@@ -22,7 +22,7 @@ fn conforms_for_both_scores() {
 #[test]
 fn masks_steps_and_features() {
     let env = env(3, "bge");
-    assert_eq!((env.action_count(), env.exit_action(), env.feature_dim()), (10, 9, 18));
+    assert_eq!((env.action_count(), env.exit_action(), env.feature_dim()), (10, 9, 36));
     let mut g = env.source();
     env.step(&mut g, env.add_action(0, 1)).unwrap();
     env.step(&mut g, env.add_action(1, 2)).unwrap();
@@ -37,10 +37,18 @@ fn masks_steps_and_features() {
     assert!(env.step(&mut g, env.add_action(2, 0)).is_err());
     assert!(env.step(&mut g, 9).is_err(), "exit is not a step");
     assert!(env.backward_step(&mut g, env.add_action(0, 2)).is_err());
-    let mut out = vec![0.0; 18];
+    let mut out = vec![0.0; 36];
     env.encode(&g, &mut out);
-    assert_eq!(&out[..9], &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
-    assert_eq!(&out[9..], &[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    // Per node: parents, children, addable children, addable parents.
+    let slots = [
+        [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+        [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+    ];
+    assert_eq!(out, slots.as_flattened().as_flattened());
+    let layout = env.slot_layout().expect("a slot layout");
+    assert_eq!((layout.slots, layout.slot_dim, layout.global_dim, layout.pairs), (3, 12, 0, PairKind::Ordered));
+    assert_eq!(layout.pair_index(0, 2).map(|p| p * layout.per_pair), Some(env.add_action(0, 2)));
     env.backward_step(&mut g, env.add_action(0, 1)).unwrap();
     assert!(g.can_add(2, 0) && !g.can_add(2, 1));
 }

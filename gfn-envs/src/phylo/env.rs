@@ -23,10 +23,13 @@
 //!   forests [`Environment::log_reward`] gives the forward-looking partial reward: the same formula
 //!   summed over the trees (each JC69 tree with a stationary root).
 //! - **Features** ([`FeatureLayout`]): one slot per tree in canonical order, then a global part.
+//!   With the merge actions as unordered slot pairs this is the environment's `SlotLayout`, so
+//!   it trains with the permutation-equivariant pair policy (`Architecture::Pairs`) as well as the
+//!   MLP.
 
 use std::borrow::Cow;
 
-use gfn_core::env::{Enumerable, Environment};
+use gfn_core::env::{Enumerable, Environment, PairKind, SlotLayout};
 use gfn_core::{Error, Result};
 
 use super::alignment::Alignment;
@@ -243,6 +246,21 @@ impl Environment for PhyloEnv {
 
     fn feature_dim(&self) -> usize {
         self.feature_layout().dim()
+    }
+
+    /// The [`FeatureLayout`] slots (one per tree, `n` of them), the merge actions as unordered pairs
+    /// in `triu` order with `B²` bin pairs each, and the `(2n − 3)·B` final merges and exit as the
+    /// extra actions, so the permutation-equivariant pair policy applies.
+    fn slot_layout(&self) -> Option<SlotLayout> {
+        let layout = self.feature_layout();
+        Some(SlotLayout {
+            slots: layout.slots,
+            slot_dim: layout.slot_dim,
+            global_dim: layout.global_dim,
+            pairs: PairKind::Unordered,
+            per_pair: self.bins * self.bins,
+            extra_actions: self.action_count() - self.final_base(),
+        })
     }
 
     fn source(&self) -> Forest {

@@ -1,7 +1,7 @@
 //! Tests of the phylogenetics environment against independent constructions.
 
 use gfn_core::check::assert_environment_conforms;
-use gfn_core::env::{Enumerable, Environment, EnvironmentExt};
+use gfn_core::env::{Enumerable, Environment, EnvironmentExt, PairKind};
 use gfn_core::eval::ExactEvaluator;
 
 use super::alignment::{Alignment, MissingCoding};
@@ -158,12 +158,17 @@ fn actions_masks_and_features() {
     let layout = env.feature_layout();
     assert_eq!((layout.slots, layout.global_dim), (4, 2));
     assert_eq!(layout.slot_dim, FeatureLayout::SLOT_HEADER + 4 * env.alignment().pattern_count());
+    let slots = env.slot_layout().expect("a slot layout");
+    assert_eq!((slots.slots, slots.slot_dim, slots.global_dim), (layout.slots, layout.slot_dim, layout.global_dim));
+    assert_eq!((slots.pairs, slots.per_pair, slots.extra_actions), (PairKind::Unordered, 4, 5 * 2 + 1));
     let mut state = env.source();
     let mut mask = vec![false; env.action_count()];
     env.forward_mask(&state, &mut mask);
     assert_eq!(mask.iter().filter(|m| **m).count(), 24);
     // Merge trees 1 and 3 with bins (1, 0): pair (1, 3) is the 5th in triu order.
-    env.step(&mut state, 4 * 4 + 2).unwrap();
+    let merge = slots.pair_index(1, 3).expect("a pair") * slots.per_pair + 2;
+    assert_eq!(merge, 4 * 4 + 2);
+    env.step(&mut state, merge).unwrap();
     assert_eq!(state.trees.len(), 3);
     assert_eq!(state.trees[1].leaves().collect::<Vec<_>>(), [1, 3]);
     env.forward_mask(&state, &mut mask);
