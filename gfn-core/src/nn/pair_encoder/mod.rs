@@ -137,7 +137,7 @@ impl Shape {
     }
 }
 
-/// A permutation-equivariant slot / pair network (see the [module docs](self)).
+/// A permutation-equivariant slot / pair network: a shared slot MLP, a pooled context MLP and a pair MLP.
 ///
 /// ```
 /// use gfn_core::backend::Cpu;
