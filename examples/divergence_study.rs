@@ -396,16 +396,8 @@ fn plot_variance(runs: &[Run], tasks: &[&str], path: &Path) -> Res<()> {
             .y_desc("tr Cov")
             .label_style(("sans-serif", 13))
             .draw()?;
-        let cvs = [
-            None,
-            Some(Cv::None),
-            Some(Cv::Learned),
-            Some(Cv::Loo),
-            Some(Cv::Logz),
-            Some(Cv::OptScalar),
-            Some(Cv::OptVector),
-        ];
-        for (j, cv) in cvs.into_iter().enumerate() {
+        let cvs = std::iter::once(None).chain(Cv::ALL.into_iter().map(Some));
+        for (j, cv) in cvs.enumerate() {
             let color = cv_color(cv);
             let series: Vec<(f64, f64)> = points
                 .iter()
