@@ -51,7 +51,7 @@ fn per_sample_norms(c: &mut Criterion) {
 /// (opt-vector).
 fn per_sample_trajectories(c: &mut Criterion) {
     use gfn::envs::hypergrid::{Hypergrid, HypergridConfig};
-    use gfn::objective::TermGrads;
+    use gfn::objective::{OptVectorBaseline, Signal, TermGrads};
     use gfn::policy::{Exploration, PolicyCache};
     use gfn::prelude::*;
     use gfn::rng::Purpose;
@@ -91,8 +91,29 @@ fn per_sample_trajectories(c: &mut Criterion) {
     group.bench_function("sq_norms", |bench| {
         bench.iter(|| net.trunk_sq_norms(&cache, black_box(&d_trunk), &traj.offsets).expect("norms"));
     });
-    group.bench_function("score_vectors", |bench| {
-        bench.iter(|| net.trunk_grads(&cache, black_box(&d_trunk), &traj.offsets).expect("vectors"));
+    // The per-trajectory score vectors alone, a block of parameters at a time (read, not reduced).
+    group.bench_function("score_blocks", |bench| {
+        bench.iter(|| {
+            net.trunk_grad_blocks(&cache, black_box(&d_trunk), &traj.offsets, |_, block| {
+                black_box(block);
+                Ok(())
+            })
+            .expect("score blocks")
+        });
+    });
+    // The opt-vector gradient from the score vectors, a block of parameters at a time (what
+    // `--cv opt-vector` adds to a step), for a signal of the batch's size.
+    let signal = Signal { values: (0..BATCH).map(|i| (i as f64 * 0.37).sin()).collect(), scale: 1.0 / BATCH as f64 };
+    let baseline = OptVectorBaseline::new(&signal).expect("baseline");
+    let mut theta = vec![0.0; net.trunk_parameter_count()];
+    group.bench_function("opt_vector_gradient", |bench| {
+        bench.iter(|| {
+            net.trunk_grad_blocks(&cache, black_box(&d_trunk), &traj.offsets, |offset, block| {
+                let len = block.len() / BATCH;
+                baseline.gradient_block(block, &mut theta[offset..offset + len])
+            })
+            .expect("opt-vector gradient")
+        });
     });
     group.finish();
 }

@@ -11,6 +11,7 @@
 //! (`‖dy_t‖²‖x_t‖²` for a single column), and its bias gradient `Σ_t dy_t`: the norms come from one
 //! backward pass of the activations' gradients without forming any weight gradient.
 
+use multiversion::multiversion;
 use nalgebra::DMatrix;
 
 use super::{Mlp, MlpCache};
@@ -38,37 +39,121 @@ pub fn sq_norms(mlp: &Mlp<Cpu>, cache: &MlpCache<Cpu>, d_output: &DMatrix<f32>, 
 
 /// Every group's full parameter gradient, back to back (`groups × P` entries, group `i` at
 /// `i·P..(i+1)·P`), each in the order of [`Mlp::params`] (weights column-major, then biases).
+/// This is `O(groups · P)` memory; [`grad_blocks`] visits the same values a block at a time.
 pub fn grads(mlp: &Mlp<Cpu>, cache: &MlpCache<Cpu>, d_output: &DMatrix<f32>, groups: &[usize]) -> Result<Vec<f64>> {
     let p = mlp.parameter_count();
-    let mut out = vec![0.0; groups.len().saturating_sub(1) * p];
-    // Layers are visited last first; `end` is where the current layer's block ends in a vector.
-    let mut end = p;
+    let count = groups.len().saturating_sub(1);
+    let mut out = vec![0.0; count * p];
+    grad_blocks(mlp, cache, d_output, groups, |offset, block| {
+        if count == 0 {
+            return Ok(());
+        }
+        let len = block.len() / count;
+        for (i, values) in block.chunks_exact(len).enumerate() {
+            for (o, &g) in out[i * p + offset..i * p + offset + len].iter_mut().zip(values) {
+                *o = f64::from(g);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Target number of parameters per block of [`grad_blocks`]: `groups ×` this many f32 values stay
+/// in the L2 cache while the consumer reduces them.
+const BLOCK_PARAMS: usize = 2048;
+
+/// Visits every group's parameter gradient one block of consecutive parameters at a time:
+/// `visit(offset, block)` gets the gradients of parameters `offset..offset + len` (in the order of
+/// [`Mlp::params`]) for every group, sample-major (`block[i·len + k]` is group `i`'s gradient of
+/// parameter `offset + k`), with `len = block.len() / groups`. Blocks cover every parameter once;
+/// a weight block is a run of whole columns of the weight matrix, a bias is a block of its own.
+/// The `groups × P` matrix of [`grads`] never exists, so a consumer that reduces over the groups
+/// per parameter (the optimal vector control variate) runs in cache.
+pub fn grad_blocks(
+    mlp: &Mlp<Cpu>,
+    cache: &MlpCache<Cpu>,
+    d_output: &DMatrix<f32>,
+    groups: &[usize],
+    mut visit: impl FnMut(usize, &[f32]) -> Result<()>,
+) -> Result<()> {
+    let count = groups.len().saturating_sub(1);
+    let mut block = Vec::new();
+    let mut status = Ok(());
+    // Layers are visited last first; `end` is where the current layer's parameters end.
+    let mut end = mlp.parameter_count();
     backward_layers(mlp, cache, d_output, groups, |x, dy| {
         let (n_out, n_in) = (dy.nrows(), x.nrows());
         let start = end - n_out * (n_in + 1);
-        let mut weight_grad = DMatrix::<f32>::zeros(n_out, n_in);
-        for (i, w) in groups.windows(2).enumerate().filter(|(_, w)| w[0] < w[1]) {
-            let block = &mut out[i * p + start..i * p + end];
-            let (weight, bias) = block.split_at_mut(n_out * n_in);
-            // The group's weight gradient Σ_t dy_t x_tᵀ as one sgemm over its (contiguous) columns.
-            let columns = |m: &DMatrix<f32>| {
-                let r = m.nrows();
-                DMatrix::from_column_slice(r, w[1] - w[0], &m.as_slice()[w[0] * r..w[1] * r])
-            };
-            let (dy_g, x_g) = (columns(dy), columns(x));
-            sgemm(1.0, &dy_g, Op::Id, &x_g, Op::Tr, 0.0, &mut weight_grad);
-            for (o, &g) in weight.iter_mut().zip(weight_grad.as_slice()) {
-                *o = f64::from(g);
+        end = start;
+        if status.is_err() {
+            return;
+        }
+        let (xs, dys) = (x.as_slice(), dy.as_slice());
+        let width = (BLOCK_PARAMS / n_out).max(1);
+        for c0 in (0..n_in).step_by(width) {
+            let c1 = (c0 + width).min(n_in);
+            let len = (c1 - c0) * n_out;
+            block.clear();
+            block.resize(count * len, 0.0);
+            for (values, w) in block.chunks_exact_mut(len).zip(groups.windows(2)) {
+                outer_product_sum((dys, n_out), (xs, n_in), c0..c1, w[0]..w[1], values);
             }
-            for t in 0..dy_g.ncols() {
-                for (b, &g) in bias.iter_mut().zip(dy_g.column(t).iter()) {
-                    *b += f64::from(g);
+            if let Err(e) = visit(start + c0 * n_out, &block) {
+                status = Err(e);
+                return;
+            }
+        }
+        block.clear();
+        block.resize(count * n_out, 0.0);
+        for (values, w) in block.chunks_exact_mut(n_out).zip(groups.windows(2)) {
+            for t in w[0]..w[1] {
+                for (o, &g) in values.iter_mut().zip(&dys[t * n_out..(t + 1) * n_out]) {
+                    *o += g;
                 }
             }
         }
-        end = start;
+        status = visit(start + n_in * n_out, &block);
     })?;
-    Ok(out)
+    status
+}
+
+/// Lanes of a register accumulator in [`outer_product_sum`].
+const LANES: usize = 16;
+
+/// `out[(c − c0)·n_out + r] = Σ_{t ∈ steps} x[c, t] · dy[r, t]` for the weight columns `c` of
+/// `columns`: one group's gradient of those columns, with `dy` (`n_out` rows) and `x` (`n_in` rows)
+/// column-major. Accumulates [`LANES`] rows of a column in registers over the group's steps, skipping
+/// steps whose input is 0 (inactive ReLU units); compiled for several SIMD levels.
+#[multiversion(targets = "simd")]
+fn outer_product_sum(
+    (dy, n_out): (&[f32], usize),
+    (x, n_in): (&[f32], usize),
+    columns: std::ops::Range<usize>,
+    steps: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let mut active = Vec::with_capacity(steps.len());
+    for (column, c) in out.chunks_exact_mut(n_out).zip(columns) {
+        active.clear();
+        active.extend(steps.clone().map(|t| (t, x[t * n_in + c])).filter(|&(_, a)| a != 0.0));
+        let mut rows = column.chunks_exact_mut(LANES);
+        for (chunk, r) in (&mut rows).zip((0..n_out).step_by(LANES)) {
+            let mut acc = [0.0f32; LANES];
+            for &(t, a) in &active {
+                let g = &dy[t * n_out + r..t * n_out + r + LANES];
+                for k in 0..LANES {
+                    acc[k] += a * g[k];
+                }
+            }
+            chunk.copy_from_slice(&acc);
+        }
+        let tail = rows.into_remainder();
+        let r0 = n_out - tail.len();
+        for (k, o) in tail.iter_mut().enumerate() {
+            *o = active.iter().map(|&(t, a)| a * dy[t * n_out + r0 + k]).sum();
+        }
+    }
 }
 
 /// `column t · column u` of `m` (accumulated in eight f32 lanes, which vectorise, then in f64).

@@ -43,8 +43,8 @@ mod tests;
 pub use cb::{ContrastiveBalance, Pairing};
 pub use db::DetailedBalance;
 pub use divergence::{
-    AlphaKl, AlphaTb, ControlVariate, DEFAULT_ALPHA, Divergence, ForwardKl, Renyi, ReverseKl, Sampling, ScoreSignal,
-    Signal, Tsallis, opt_vector_gradient,
+    AlphaKl, AlphaTb, ControlVariate, DEFAULT_ALPHA, Divergence, ForwardKl, OptVectorBaseline, Renyi, ReverseKl,
+    Sampling, ScoreSignal, Signal, Tsallis, opt_vector_gradient,
 };
 pub use fm::{FlowGrads, FlowMatching, FlowTerms};
 pub use moddb::ModifiedDetailedBalance;

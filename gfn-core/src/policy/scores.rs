@@ -38,17 +38,29 @@ impl<B: Backend> Policy<B> {
         per_sample::sq_norms(trunk, cache, d_trunk, groups)
     }
 
-    /// The per-group trunk parameter gradients, back to back (`groups × P` entries in the order of
-    /// the trunk's parameters in [`Policy::params`]); see [`Policy::trunk_sq_norms`].
-    pub fn trunk_grads(&self, cache: &PolicyCache<B>, d_trunk: &DMatrix<f32>, groups: &[usize]) -> Result<Vec<f64>> {
+    /// The per-group trunk parameter gradients, a block of parameters at a time (see
+    /// [`per_sample::grad_blocks`]; offsets in the order of the trunk's parameters in
+    /// [`Policy::params`]); see [`Policy::trunk_sq_norms`].
+    pub fn trunk_grad_blocks(
+        &self,
+        cache: &PolicyCache<B>,
+        d_trunk: &DMatrix<f32>,
+        groups: &[usize],
+        visit: impl FnMut(usize, &[f32]) -> Result<()>,
+    ) -> Result<()> {
         let (trunk, cache) = self.cpu_trunk(cache)?;
-        per_sample::grads(trunk, cache, d_trunk, groups)
+        per_sample::grad_blocks(trunk, cache, d_trunk, groups, visit)
     }
 
-    /// Adds `grad` (one entry per trunk parameter, in the order of [`Policy::trunk_grads`]) to
+    /// The number of trunk parameters (the length of [`Policy::add_trunk_grad`]'s input).
+    pub fn trunk_parameter_count(&self) -> usize {
+        self.trunk.parameter_count()
+    }
+
+    /// Adds `grad` (one entry per trunk parameter, in the order of [`Policy::trunk_grad_blocks`]) to
     /// the accumulated trunk gradients.
     pub fn add_trunk_grad(&mut self, grad: &[f64]) -> Result<()> {
-        let count = self.trunk.parameter_count();
+        let count = self.trunk_parameter_count();
         if grad.len() != count {
             return Err(Error::ShapeMismatch { op: "add_trunk_grad", expected: (count, 1), got: (grad.len(), 1) });
         }

@@ -6,8 +6,8 @@ use std::any::Any;
 use super::config::{ControlVariateKind, ObjectiveConfig, ObjectiveKind};
 use crate::backend::{Backend, Cpu};
 use crate::objective::{
-    AlphaKl, AlphaTb, ControlVariate, Divergence, ForwardKl, Renyi, Requirements, ReverseKl, Sampling, ScoreSignal,
-    TermGrads, TrajectoryTerms, Tsallis, opt_vector_gradient,
+    AlphaKl, AlphaTb, ControlVariate, Divergence, ForwardKl, OptVectorBaseline, Renyi, Requirements, ReverseKl,
+    Sampling, ScoreSignal, TermGrads, TrajectoryTerms, Tsallis,
 };
 use crate::policy::{Policy, PolicyCache};
 use crate::terms::StepTerms;
@@ -143,8 +143,19 @@ pub(super) fn evaluate<S, B: Backend>(
                 .as_ref()
                 .ok_or_else(|| Error::config("cv", "opt-vector", format!("{} has no score signal", spec.kind)))?;
             let d = batch.score_output_grad();
-            let scores = batch.policy.trunk_grads(batch.cache, &d, &batch.traj.offsets)?;
-            let theta = opt_vector_gradient(&signal.signal(&batch.view)?, &scores)?;
+            let baseline = OptVectorBaseline::new(&signal.signal(&batch.view)?)?;
+            if batch.traj.offsets.len() != baseline.batch_size() + 1 {
+                return Err(Error::ShapeMismatch {
+                    op: "opt-vector: trajectories vs signal",
+                    expected: (baseline.batch_size(), 1),
+                    got: (batch.traj.offsets.len().saturating_sub(1), 1),
+                });
+            }
+            let mut theta = vec![0.0; batch.policy.trunk_parameter_count()];
+            batch.policy.trunk_grad_blocks(batch.cache, &d, &batch.traj.offsets, |offset, block| {
+                let len = block.len() / baseline.batch_size();
+                baseline.gradient_block(block, &mut theta[offset..offset + len])
+            })?;
             let loss = estimator.objective.evaluate(&batch.view, grads)?;
             grads.log_pf.fill(0.0);
             Ok((loss, Some(theta)))

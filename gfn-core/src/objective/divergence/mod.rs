@@ -42,7 +42,7 @@ mod tests;
 pub use alpha::{AlphaKl, AlphaTb};
 pub use cv::ControlVariate;
 pub use kl::{ForwardKl, ReverseKl, Sampling};
-pub use opt_vector::opt_vector_gradient;
+pub use opt_vector::{OptVectorBaseline, opt_vector_gradient};
 pub use power::{Renyi, Tsallis};
 
 use super::{Objective, Requirements, TermGrads, TrajectoryTerms, validate};
