@@ -101,6 +101,10 @@ pub(crate) struct EnvArgs {
     /// Phylo (jc69): branch-length bin width.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) bin_size: Option<f64>,
+    /// Phylo (jc69): branch-length actions, factorised (pair, then each bin: the default) or joint
+    /// (one action per pair and bin pair, n(n−1)/2·B² actions).
+    #[arg(long, value_parser = ["factorised", "joint"])]
+    pub(crate) branch_actions: Option<String>,
     /// Sets: pool size.
     #[arg(long)]
     pub(crate) pool_size: Option<usize>,

@@ -142,6 +142,7 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
                 || e.graph_prior.is_some()
                 || e.alignment.is_some()
                 || e.reward.is_some()
+                || e.branch_actions.is_some()
                 || e.reward_offset.or(e.bin_size).is_some()
                 || e.bins.is_some(),
         ),
