@@ -7,6 +7,7 @@ use gfn::envs::phylo::alignment::Alignment;
 use gfn::envs::phylo::config::{BranchActions, PhyloConfig, PhyloReward};
 use gfn::envs::phylo::env::{Forest, PhyloEnv};
 use gfn::envs::phylo::io::read_alignment;
+use gfn::envs::phylo::newick::parse_newick_trees;
 use gfn::policy::Architecture;
 use gfn::prelude::*;
 
@@ -77,4 +78,48 @@ fn pair_policy_trains_with_factorised_actions() {
     let mut trainer = Trainer::new(env, config).expect("the factorised slot layout fits the pair encoder");
     let summary = trainer.fit(None, &RunOptions::default()).expect("training runs without NaN");
     assert!(summary.final_loss.is_finite() && summary.log_z.is_finite());
+}
+
+fn gfn(args: &[&str], cwd: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gfn")).args(args).current_dir(cwd).output().expect("gfn runs")
+}
+
+/// `gfn train phylo --branch-actions`, then `gfn sample --format newick`: named unrooted trees with
+/// the bin lengths, which the Newick parser and `gfn phylo splits` / `score` read back.
+#[test]
+fn cli_samples_newick_trees_that_the_tree_tools_read() {
+    let dir = std::env::temp_dir().join(format!("gfn-phylo-factorised-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fasta = ">a\nACGTACGTAA\n>b\nACGTACGTTA\n>c\nACGAACGTTC\n>d\nTCGAACCTTC\n>e\nTCGAAC-TTC\n";
+    std::fs::write(dir.join("five.fasta"), fasta).expect("write");
+    let train = ["train", "phylo", "--alignment", "five.fasta", "--reward", "jc69", "--bins", "3", "--bin-size", "0.05"];
+    for mode in ["factorised", "joint"] {
+        let ckpt = dir.join(format!("{mode}.safetensors"));
+        let ckpt_s = ckpt.to_str().expect("utf-8");
+        let args = [&train[..], &["--branch-actions", mode, "--iterations", "5", "--checkpoint", ckpt_s]].concat();
+        let out = gfn(&args, &dir);
+        assert!(out.status.success(), "train {mode}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = gfn(&["sample", "--checkpoint", ckpt_s, "-n", "4", "--format", "newick"], &dir);
+        assert!(out.status.success(), "sample {mode}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let trees = parse_newick_trees("sample", &text).expect("valid Newick");
+        assert_eq!(trees.len(), 4, "{text}");
+        for tree in &trees {
+            let mut taxa = tree.taxa().to_vec();
+            taxa.sort();
+            assert_eq!(taxa, ["a", "b", "c", "d", "e"]);
+            let lengths = tree.unrooted_edge_lengths().expect("lengths on every edge");
+            assert_eq!(lengths.len(), 7);
+            assert!(lengths.iter().all(|(_, l)| [0.05, 0.1, 0.15].iter().any(|b| (l - b).abs() < 1e-12)), "{text}");
+        }
+        std::fs::write(dir.join(format!("{mode}.nwk")), &text).expect("write");
+        let out = gfn(&["phylo", "splits", "--trees", &format!("{mode}.nwk"), "--json"], &dir);
+        assert!(out.status.success(), "splits: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"trees\":4"));
+        let out = gfn(&["phylo", "score", "--alignment", "five.fasta", "--newick", &format!("{mode}.nwk")], &dir);
+        assert!(out.status.success(), "score: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = gfn(&["train", "hypergrid", "--branch-actions", "joint", "--iterations", "1"], &dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code() == Some(2) && err.contains("--branch-actions"), "{err}");
 }

@@ -157,3 +157,27 @@ fn invalid_factorised_actions_are_errors_that_leave_the_state() {
     env.backward_step(&mut state, pair01).unwrap();
     assert_eq!(state, env.source());
 }
+
+#[test]
+fn terminal_trees_round_trip_through_newick_with_their_scores() {
+    use super::alignment::MissingCoding;
+    use super::newick::{parse_newick, write_newick};
+    use super::score::TreeScorer;
+    let env = factorised(5, 2);
+    let scorer = TreeScorer::new(env.alignment(), MissingCoding::AllStates);
+    let graph = env.state_graph().unwrap();
+    let mut topologies = HashSet::new();
+    for t in graph.terminals() {
+        let state = &graph.states[t];
+        let newick = write_newick(&env.unrooted_tree(state).unwrap());
+        let parsed = parse_newick("sample", &newick).unwrap().with_taxa(env.alignment().taxa()).unwrap();
+        parsed.check_binary().unwrap();
+        let score = scorer.jc69(&parsed, env.config().prior_rate).unwrap();
+        let log_r = env.tree_log_reward(&state.trees[0]);
+        assert!((score.log_likelihood + score.log_branch_prior - log_r).abs() < 1e-9, "{newick}");
+        topologies.insert(format!("{:?}", super::splits::SplitFrequencies::from_trees(&[parsed]).unwrap().records()));
+    }
+    assert_eq!(topologies.len(), 15, "every unrooted topology of 5 taxa is visited");
+    let forest = env.source();
+    assert!(env.unrooted_tree(&forest).unwrap_err().to_string().contains("not a terminal"));
+}

@@ -24,6 +24,7 @@ pub mod alignment;
 pub mod annealing;
 pub mod config;
 pub mod env;
+mod export;
 mod factorised;
 mod features;
 pub mod fitch;
