@@ -28,7 +28,9 @@ impl PhyloEnv {
         for (i, node) in nodes.iter().enumerate().take(rest).skip(1) {
             ids[i] = match node.children {
                 None => builder.leaf(usize::from(node.min_leaf), length(node.bin)),
-                Some((l, r)) => builder.internal(vec![ids[usize::from(l)], ids[usize::from(r)]], length(node.bin), None),
+                Some((l, r)) => {
+                    builder.internal(vec![ids[usize::from(l)], ids[usize::from(r)]], length(node.bin), None)
+                }
             };
         }
         let taxon0 = builder.leaf(0, length(nodes[rest].bin));
