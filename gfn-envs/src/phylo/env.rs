@@ -4,25 +4,30 @@
 //!   minimum taxon; the source is the `n` single leaves. A forest of one tree is the terminal
 //!   *unrooted* tree, in the canonical form of [`super::forest`], so the same unrooted tree reached
 //!   by different last merges is one state and the terminal distribution is over unrooted trees.
-//! - **Actions** (DOMAINS §1.1), with `B` branch-length bins (`B = 1` for parsimony):
-//!   - *merge* `{i, j}` of trees `i < j` with bins `(l, r)` for the two new edges: index
-//!     `pair(i, j) · B² + l · B + r`, where `pair` is the `triu_indices(n, 1)` order over the
-//!     maximal `n` trees, masked to `j < k` for `k` current trees (`k ≥ 3`);
-//!   - *final merge* of the last two trees into an unrooted tree whose fused edge has bin `b`:
+//! - **Actions** (DOMAINS §1.1), with `B` branch-length bins (`B = 1` for parsimony), in one of two
+//!   [`BranchActions`] modes (parsimony always uses the joint one, which then has no bin choices):
+//!   - *joint* (module `joint`): *merge* `{i, j}` of trees `i < j` with bins `(l, r)` for the two
+//!     new edges: index `pair(i, j) · B² + l · B + r`, where `pair` is the `triu_indices(n, 1)`
+//!     order over the maximal `n` trees, masked to `j < k` for `k` current trees (`k ≥ 3`);
+//!     *final merge* of the last two trees into an unrooted tree whose fused edge has bin `b`:
 //!     index `P · B² + e · B + b`, where `P = n(n−1)/2` and `e` is the canonical number of the
 //!     created edge in the resulting tree (`0..2n−3`). A two-tree forest allows exactly the `B`
 //!     actions of its own `e`; the edge number is what makes the `2n − 3` parents of an unrooted
 //!     tree reach it by distinct actions;
+//!   - *factorised* (module `factorised`, the default): `P` pair actions, `B` bin actions and
+//!     `2n − 3` edge actions. A merge is the chain pair → left bin → right bin → pair again
+//!     (commit), the final merge bin → edge (commit), through [`Pending`] states;
 //!   - *exit*, the last index, only at the unrooted tree.
 //! - **Backward policy**: the uniform backward policy of the engine (uniform over backward-mask
 //!   actions) is exactly PhyloGFN's: a forest has one parent per non-leaf tree (split its root;
 //!   `P_B = 1 / #non-leaf trees`) and an unrooted tree has one parent per edge (`P_B = 1/(2n − 3)`),
-//!   since branch lengths are stored in the state.
+//!   since branch lengths are stored in the state; a pending state has one parent.
 //! - **Rewards**: `log R_train = (C + log R) / T` with `log R = −M` (Fitch parsimony) or
 //!   `log P(Y | T, b) + log P(b)` (JC69, Exponential prior); see [`PhyloConfig`]. On non-terminal
 //!   forests [`Environment::log_reward`] gives the forward-looking partial reward: the same formula
 //!   summed over the trees (each JC69 tree with a stationary root).
-//! - **Features** ([`FeatureLayout`]): one slot per tree in canonical order, then a global part.
+//! - **Features** ([`FeatureLayout`]): one slot per tree in canonical order, then a global part
+//!   (with factorised actions, the pending merge is flagged in both).
 //!   With the merge actions as unordered slot pairs this is the environment's `SlotLayout`, so
 //!   it trains with the permutation-equivariant pair policy (`Architecture::Pairs`) as well as the
 //!   MLP.
