@@ -392,9 +392,12 @@ struct SampleJob {
     format: SampleFormat,
 }
 
+/// A loaded checkpoint and the trajectories sampled from it.
+type Drawn<E> = (Trainer<E, Cpu>, Trajectories<<E as gfn_core::env::Environment>::State>);
+
 impl SampleJob {
     /// Loads the checkpoint and samples `n` trajectories.
-    fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<(Trainer<E, Cpu>, Trajectories<E::State>)> {
+    fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<Drawn<E>> {
         let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
         let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
