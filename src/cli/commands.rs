@@ -12,6 +12,7 @@ use gfn_core::rng::Purpose;
 use gfn_core::sampler::{Draw, sample_forward};
 use gfn_core::train::{ObjectiveKind, RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
 use gfn_envs::dag::DagEnv;
+use gfn_envs::phylo::env::PhyloEnv;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -108,6 +109,16 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if let Some(architecture) = parse(&a.architecture)? {
         c.policy.architecture = architecture;
     }
+    if let Some(kind) = parse(&a.anneal)? {
+        c.anneal.kind = kind;
+    }
+    set!(
+        c.anneal.threshold => a.anneal_threshold,
+        c.anneal.min_temperature => a.anneal_min_temperature,
+    );
+    if a.anneal_interval.is_some() {
+        c.anneal.interval = a.anneal_interval;
+    }
     Ok(())
 }
 
@@ -129,6 +140,12 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
         ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
         ("clip-grad-norm", a.clip_grad_norm.is_some()),
         ("architecture", a.architecture.is_some()),
+        (
+            "anneal",
+            a.anneal.is_some()
+                || a.anneal_threshold.or(a.anneal_min_temperature).is_some()
+                || a.anneal_interval.is_some(),
+        ),
         ("seed", a.seed.is_some()),
         (
             "env options",
@@ -213,6 +230,15 @@ fn evaluator<E: Enumerable + 'static>(
     let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
         Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
     };
+    if config.anneal.is_active() {
+        // The exact evaluator enumerates the rewards once, at the initial temperature.
+        return match mode {
+            EvalMode::Exact => {
+                Err(CliError::Usage("--eval exact fixes the target at the initial temperature; with --anneal use --eval mc".into()))
+            }
+            EvalMode::Mc | EvalMode::Auto => mc(),
+        };
+    }
     match mode {
         EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
         EvalMode::Mc => mc(),
@@ -286,6 +312,11 @@ impl EnvJob for TrainJob<'_> {
         Ok((summary, objective, None))
     }
 
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output> {
+        let (summary, objective, trainer) = self.fit(env)?;
+        Ok((summary, objective, Some(super::phylo::train_results(&trainer)?)))
+    }
+
     fn run_dag(self, env: DagEnv) -> CliResult<Self::Output> {
         let args = self.args;
         let (summary, objective, trainer) = self.fit(env)?;
@@ -337,6 +368,8 @@ fn report(
             "elapsed_s": s.elapsed_s,
             "trajectories_per_s": s.trajectories_per_s,
             "threads": args.threads,
+            "reward_temperature": s.reward_temperature,
+            "best_log_reward": s.best_log_reward,
         });
         if let Some(extra) = extra {
             line[record.name()] = extra;

@@ -48,6 +48,13 @@ pub(crate) trait EnvJob {
     {
         self.run(env)
     }
+    /// Runs on the phylogenetics environment (jobs with phylo-specific outputs override it).
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output>
+    where
+        Self: Sized,
+    {
+        self.run(env)
+    }
 }
 
 /// Sets `target` from `value` if given, or rejects an option that does not apply.
@@ -167,7 +174,7 @@ impl EnvRecord {
                     return Err(CliError::Usage("environment phylo needs --alignment FILE".into()));
                 }
                 let alignment = read_alignment(std::path::Path::new(&r.alignment))?;
-                job.run(PhyloEnv::new(alignment, r.config.clone())?)
+                job.run_phylo(PhyloEnv::new(alignment, r.config.clone())?)
             }
         }
     }
