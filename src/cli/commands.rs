@@ -233,9 +233,9 @@ fn evaluator<E: Enumerable + 'static>(
     if config.anneal.is_active() {
         // The exact evaluator enumerates the rewards once, at the initial temperature.
         return match mode {
-            EvalMode::Exact => {
-                Err(CliError::Usage("--eval exact fixes the target at the initial temperature; with --anneal use --eval mc".into()))
-            }
+            EvalMode::Exact => Err(CliError::Usage(
+                "--eval exact fixes the target at the initial temperature; with --anneal use --eval mc".into(),
+            )),
             EvalMode::Mc | EvalMode::Auto => mc(),
         };
     }

@@ -441,7 +441,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// threshold and the temperature above the floor.
     fn anneal(&mut self) -> Result<()> {
         let anneal = &self.config.anneal;
-        if !anneal.is_active() || !self.scalars.iteration.is_multiple_of(anneal.resolved_interval(self.config.iterations))
+        if !anneal.is_active()
+            || !self.scalars.iteration.is_multiple_of(anneal.resolved_interval(self.config.iterations))
         {
             return Ok(());
         }
