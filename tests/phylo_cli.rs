@@ -197,6 +197,10 @@ fn train_anneals_the_reward_temperature_and_reports_the_best_tree() {
     let out = stdout(&gfn(&["train", "--resume", ckpt.to_str().unwrap(), "--iterations", "35", "--json"]));
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).expect("JSON");
     assert_eq!((v["iterations"].as_u64(), v["reward_temperature"].as_f64()), (Some(35), Some(0.0625)), "{v}");
+    // `gfn eval` rebuilds the environment at the saved temperature, where exact evaluation is valid.
+    let out = stdout(&gfn(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--eval", "exact", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!((v["iteration"].as_u64(), v["eval"]["exact"].as_bool()), (Some(35), Some(true)), "{v}");
 
     let mut bad = common.to_vec();
     bad.extend(["--iterations", "1", "--anneal", "cascading"]);

@@ -221,16 +221,18 @@ fn train(args: TrainArgs) -> CliResult<()> {
     report(&record, &summary, &objective, seed, &args, extra)
 }
 
-/// Builds the evaluator `mode` asks for.
+/// Builds the evaluator `mode` asks for; `annealing`: for a run whose reward temperature will
+/// change (exact evaluation would keep the target of `env`'s temperature).
 fn evaluator<E: Enumerable + 'static>(
     env: &E,
     mode: EvalMode,
     config: &TrainConfig,
+    annealing: bool,
 ) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
     let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
         Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
     };
-    if config.anneal.is_active() {
+    if annealing {
         // The exact evaluator enumerates the rewards once, at the initial temperature.
         return match mode {
             EvalMode::Exact => Err(CliError::Usage(
@@ -259,7 +261,7 @@ struct TrainJob<'a> {
 impl TrainJob<'_> {
     /// Trains on `env` and returns the summary, the objective name and the trainer.
     fn fit<E: Enumerable + 'static>(self, env: E) -> CliResult<(RunSummary, String, Trainer<E, Cpu>)> {
-        let eval = evaluator(&env, self.args.eval, &self.config)?;
+        let eval = evaluator(&env, self.args.eval, &self.config, self.config.anneal.is_active())?;
         let resumed = self.args.resume.is_some();
         let mut trainer = match &self.args.resume {
             Some(path) => {
@@ -396,7 +398,7 @@ impl EnvJob for EvalJob {
     type Output = (EvalReport, u64, f64);
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
         let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
-        let eval = evaluator(trainer.env(), self.mode, trainer.config())?;
+        let eval = evaluator(trainer.env(), self.mode, trainer.config(), false)?;
         let report = eval.evaluate(trainer.env(), trainer.policy(), trainer.iteration())?;
         Ok((report, trainer.iteration(), trainer.log_z()?))
     }
