@@ -197,10 +197,13 @@ fn train_anneals_the_reward_temperature_and_reports_the_best_tree() {
     let out = stdout(&gfn(&["train", "--resume", ckpt.to_str().unwrap(), "--iterations", "35", "--json"]));
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).expect("JSON");
     assert_eq!((v["iterations"].as_u64(), v["reward_temperature"].as_f64()), (Some(35), Some(0.0625)), "{v}");
-    // `gfn eval` rebuilds the environment at the saved temperature, where exact evaluation is valid.
+    // `gfn eval` of the checkpoint (iteration 20) rebuilds the environment at its saved T = 0.25,
+    // where exact evaluation is valid: log Z = log Σ_T exp((−200 − M(T)) / 0.25) < −800 (M ≥ 0),
+    // whereas at the initial T = 4 it would be at least (−200 − 60 · 4) / 4 = −110 (M ≤ 4 · 60).
     let out = stdout(&gfn(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--eval", "exact", "--json"]));
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
-    assert_eq!((v["iteration"].as_u64(), v["eval"]["exact"].as_bool()), (Some(35), Some(true)), "{v}");
+    assert_eq!((v["iteration"].as_u64(), v["eval"]["exact"].as_bool()), (Some(20), Some(true)), "{v}");
+    assert!(v["eval"]["log_z_exact"].as_f64().unwrap() < -800.0, "{v}");
 
     let mut bad = common.to_vec();
     bad.extend(["--iterations", "1", "--anneal", "cascading"]);
