@@ -1,22 +1,4 @@
 //! Reward-temperature annealing during training: PhyloGFN's cascading schedule (DOMAINS §1.3).
-//!
-//! The environment must have a reward temperature ([`Environment::reward_temperature`]). Every
-//! `interval` iterations the trainer checks the model's probability of the best terminal object
-//! seen so far in training batches, `exp(log R_best − log Z)` (at the temperature in effect,
-//! with the trainer's [`log Z`](super::Trainer::log_z)), and halves the temperature while that
-//! probability is below `threshold` and the temperature is above `min_temperature`; the
-//! environment is then rebuilt with [`Environment::with_reward_temperature`], and the best
-//! object's and the replay buffer's log-rewards are recomputed at the new temperature.
-//!
-//! **Epochs.** PhyloGFN checks every `max(30, epochs / 5)` epochs of `steps_per_epoch` batches.
-//! Here one epoch is one training iteration (one batch), so the default interval is
-//! `max(30, iterations / 5)` iterations; to reproduce a PhyloGFN schedule with `E` epochs of `S`
-//! steps set `interval = max(30, E / 5) · S`. The interval is resolved from `iterations` when the
-//! trainer is built and stored in the configuration (so in checkpoints): resuming a run for
-//! longer keeps it.
-//!
-//! [`Environment::reward_temperature`]: crate::env::Environment::reward_temperature
-//! [`Environment::with_reward_temperature`]: crate::env::Environment::with_reward_temperature
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +11,7 @@ pub enum AnnealKind {
     /// The temperature stays fixed.
     #[default]
     None,
-    /// PhyloGFN's cascading halving; see the [module documentation](self).
+    /// PhyloGFN's cascading halving; see [`AnnealConfig`].
     Cascading,
 }
 
@@ -54,6 +36,24 @@ impl std::str::FromStr for AnnealKind {
 }
 
 /// Reward-temperature annealing settings (`[train.anneal]` in TOML files).
+///
+/// The environment must have a reward temperature ([`Environment::reward_temperature`]). Every
+/// `interval` iterations the trainer checks the model's probability of the best terminal object
+/// seen so far in training batches, `exp(log R_best − log Z)` (at the temperature in effect,
+/// with the trainer's [`log Z`](super::Trainer::log_z)), and halves the temperature while that
+/// probability is below `threshold` and the temperature is above `min_temperature`; the
+/// environment is then rebuilt with [`Environment::with_reward_temperature`], and the best
+/// object's and the replay buffer's log-rewards are recomputed at the new temperature.
+///
+/// **Epochs.** PhyloGFN checks every `max(30, epochs / 5)` epochs of `steps_per_epoch` batches.
+/// Here one epoch is one training iteration (one batch), so the default interval is
+/// `max(30, iterations / 5)` iterations; to reproduce a PhyloGFN schedule with `E` epochs of `S`
+/// steps set `interval = max(30, E / 5) · S`. The interval is resolved from `iterations` when the
+/// trainer is built and stored in the configuration (so in checkpoints): resuming a run for
+/// longer keeps it.
+///
+/// [`Environment::reward_temperature`]: crate::env::Environment::reward_temperature
+/// [`Environment::with_reward_temperature`]: crate::env::Environment::with_reward_temperature
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnnealConfig {
