@@ -132,3 +132,93 @@ fn errors_name_the_problem() {
     fails_with(&["phylo", "simulate", "--taxa", "5", "--sites", "5", "--out", "x.txt"], &[".nex"]);
     fails_with(&["phylo", "splits", "--trees", bad_s, "--burnin", "1.5"], &["burnin"]);
 }
+
+/// `gfn train phylo --anneal cascading`: with C = −200 the best tree is improbable at every
+/// check, so T halves every 5 iterations (4 → 0.25 by iteration 20), is logged in the metrics and
+/// the summary, and a resumed run continues from the saved temperature down to the floor 0.1
+/// (0.125 at 25, 0.0625 at 30). The reported best parsimony score is the Fitch score of the
+/// reported best tree.
+#[test]
+fn train_anneals_the_reward_temperature_and_reports_the_best_tree() {
+    let dir = temp("anneal");
+    let aln = dir.join("sim.fasta");
+    stdout(&gfn(&["phylo", "simulate", "--taxa", "6", "--sites", "60", "--seed", "2", "--out", aln.to_str().unwrap()]));
+    let (ckpt, metrics) = (dir.join("run.safetensors"), dir.join("m.jsonl"));
+    let common = ["train", "phylo", "--alignment", aln.to_str().unwrap(), "--reward", "parsimony"];
+    let mut first = common.to_vec();
+    first.extend([
+        "--reward-temperature",
+        "4",
+        "--reward-offset",
+        "-200",
+        "--anneal",
+        "cascading",
+        "--anneal-interval",
+        "5",
+        "--anneal-min-temperature",
+        "0.1",
+        "--iterations",
+        "20",
+        "--batch-size",
+        "8",
+        "--hidden",
+        "16",
+        "--eval",
+        "mc",
+        "--json",
+    ]);
+    first.extend(["--metrics-out", metrics.to_str().unwrap(), "--checkpoint", ckpt.to_str().unwrap()]);
+    let out = stdout(&gfn(&first));
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).expect("JSON");
+    assert_eq!(v["reward_temperature"], 0.25, "{v}");
+    let lines = std::fs::read_to_string(&metrics).unwrap();
+    let logged: Vec<f64> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reward_temperature"].as_f64().unwrap())
+        .collect();
+    assert_eq!(logged.last(), Some(&0.25), "{lines}");
+    let best = v["phylo"]["best_parsimony"].as_f64().expect("best parsimony reported");
+    assert_eq!(v["best_log_reward"].as_f64().unwrap(), (-200.0 - best) / 0.25);
+    let tree = v["phylo"]["best_tree"].as_str().expect("best tree");
+    let scored = stdout(&gfn(&[
+        "phylo",
+        "score",
+        "--alignment",
+        aln.to_str().unwrap(),
+        "--newick",
+        tree,
+        "--model",
+        "parsimony",
+        "--json",
+    ]));
+    let scored: serde_json::Value = serde_json::from_str(scored.trim()).expect("JSON");
+    assert_eq!(scored["parsimony"].as_f64(), Some(best));
+
+    let out = stdout(&gfn(&["train", "--resume", ckpt.to_str().unwrap(), "--iterations", "35", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).expect("JSON");
+    assert_eq!((v["iterations"].as_u64(), v["reward_temperature"].as_f64()), (Some(35), Some(0.0625)), "{v}");
+    // `gfn eval` of the checkpoint (iteration 20) rebuilds the environment at its saved T = 0.25,
+    // where exact evaluation is valid: log Z = log Σ_T exp((−200 − M(T)) / 0.25) < −800 (M ≥ 0),
+    // whereas at the initial T = 4 it would be at least (−200 − 60 · 4) / 4 = −110 (M ≤ 4 · 60).
+    let out = stdout(&gfn(&["eval", "--checkpoint", ckpt.to_str().unwrap(), "--eval", "exact", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    assert_eq!((v["iteration"].as_u64(), v["eval"]["exact"].as_bool()), (Some(20), Some(true)), "{v}");
+    assert!(v["eval"]["log_z_exact"].as_f64().unwrap() < -800.0, "{v}");
+
+    let mut bad = common.to_vec();
+    bad.extend(["--iterations", "1", "--anneal", "cascading"]);
+    for (flag, value, needles) in [
+        ("--anneal-threshold", "0", &["anneal.threshold", "0"][..]),
+        ("--anneal-threshold", "NaN", &["anneal.threshold", "NaN"][..]),
+        ("--anneal-min-temperature", "-1", &["anneal.min_temperature", "-1"][..]),
+        ("--anneal-interval", "0", &["anneal.interval"][..]),
+        ("--eval", "exact", &["--eval mc"][..]),
+    ] {
+        let mut args = bad.clone();
+        args.extend([flag, value]);
+        fails_with(&args, needles);
+    }
+    fails_with(&["train", "phylo", "--alignment", DS1, "--anneal", "linear"], &["linear"]);
+    fails_with(&["train", "hypergrid", "--anneal", "cascading"], &["hypergrid", "reward temperature"]);
+    fails_with(&["train", "--resume", ckpt.to_str().unwrap(), "--anneal", "none"], &["anneal"]);
+}

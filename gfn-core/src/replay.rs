@@ -124,6 +124,25 @@ impl ReplayBuffer {
         }
     }
 
+    /// Replaces the stored log-rewards by `log_rewards` (one per entry, in [`ReplayBuffer::entries`]
+    /// order), e.g. after the reward changed; a prioritized buffer re-sorts.
+    pub fn rescore(&mut self, log_rewards: &[f64]) -> Result<()> {
+        if log_rewards.len() != self.entries.len() {
+            return Err(Error::config(
+                "log_rewards",
+                log_rewards.len(),
+                format!("the replay buffer holds {} entries", self.entries.len()),
+            ));
+        }
+        for (e, &r) in self.entries.iter_mut().zip(log_rewards) {
+            e.log_reward = r;
+        }
+        if self.config.kind == ReplayKind::Prioritized {
+            self.entries.sort_by(|a, b| b.log_reward.total_cmp(&a.log_reward));
+        }
+        Ok(())
+    }
+
     /// Draws `n` stored entries uniformly with replacement.
     pub fn draw(&self, n: usize, rng: &mut Rng) -> Vec<&ReplayEntry> {
         if self.entries.is_empty() {

@@ -197,6 +197,22 @@ pub(crate) struct TrainArgs {
     /// environments with a slot layout such as forests of trees or graphs).
     #[arg(long)]
     pub(crate) architecture: Option<String>,
+    /// Reward-temperature schedule: none, or cascading (PhyloGFN: every --anneal-interval
+    /// iterations, halve the temperature while the model's probability of the best object seen,
+    /// exp(log R_best − log Z), is below --anneal-threshold and the temperature above
+    /// --anneal-min-temperature). Needs an environment with a reward temperature (phylo).
+    #[arg(long)]
+    pub(crate) anneal: Option<String>,
+    /// Annealing: probability threshold in (0, 1] (default 1e-4).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) anneal_threshold: Option<f64>,
+    /// Annealing: temperature floor (default 0.25).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) anneal_min_temperature: Option<f64>,
+    /// Annealing: iterations between checks (default max(30, iterations / 5); one epoch = one
+    /// iteration).
+    #[arg(long)]
+    pub(crate) anneal_interval: Option<u64>,
     /// Clip the global gradient norm.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) clip_grad_norm: Option<f64>,

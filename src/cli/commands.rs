@@ -111,6 +111,16 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if let Some(architecture) = parse(&a.architecture)? {
         c.policy.architecture = architecture;
     }
+    if let Some(kind) = parse(&a.anneal)? {
+        c.anneal.kind = kind;
+    }
+    set!(
+        c.anneal.threshold => a.anneal_threshold,
+        c.anneal.min_temperature => a.anneal_min_temperature,
+    );
+    if a.anneal_interval.is_some() {
+        c.anneal.interval = a.anneal_interval;
+    }
     Ok(())
 }
 
@@ -132,6 +142,12 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
         ("hidden", a.hidden.is_some() || a.activation.is_some() || a.pb.is_some()),
         ("clip-grad-norm", a.clip_grad_norm.is_some()),
         ("architecture", a.architecture.is_some()),
+        (
+            "anneal",
+            a.anneal.is_some()
+                || a.anneal_threshold.or(a.anneal_min_temperature).is_some()
+                || a.anneal_interval.is_some(),
+        ),
         ("seed", a.seed.is_some()),
         (
             "env options",
@@ -208,15 +224,26 @@ fn train(args: TrainArgs) -> CliResult<()> {
     report(&record, &summary, &objective, seed, &args, extra)
 }
 
-/// Builds the evaluator `mode` asks for.
+/// Builds the evaluator `mode` asks for; `annealing`: for a run whose reward temperature will
+/// change (exact evaluation would keep the target of `env`'s temperature).
 fn evaluator<E: Enumerable + 'static>(
     env: &E,
     mode: EvalMode,
     config: &TrainConfig,
+    annealing: bool,
 ) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
     let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
         Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
     };
+    if annealing {
+        // The exact evaluator enumerates the rewards once, at the initial temperature.
+        return match mode {
+            EvalMode::Exact => Err(CliError::Usage(
+                "--eval exact fixes the target at the initial temperature; with --anneal use --eval mc".into(),
+            )),
+            EvalMode::Mc | EvalMode::Auto => mc(),
+        };
+    }
     match mode {
         EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
         EvalMode::Mc => mc(),
@@ -237,7 +264,7 @@ struct TrainJob<'a> {
 impl TrainJob<'_> {
     /// Trains on `env` and returns the summary, the objective name and the trainer.
     fn fit<E: Enumerable + 'static>(self, env: E) -> CliResult<(RunSummary, String, Trainer<E, Cpu>)> {
-        let eval = evaluator(&env, self.args.eval, &self.config)?;
+        let eval = evaluator(&env, self.args.eval, &self.config, self.config.anneal.is_active())?;
         let resumed = self.args.resume.is_some();
         let mut trainer = match &self.args.resume {
             Some(path) => {
@@ -288,6 +315,11 @@ impl EnvJob for TrainJob<'_> {
         }
         let (summary, objective, _) = self.fit(env)?;
         Ok((summary, objective, None))
+    }
+
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output> {
+        let (summary, objective, trainer) = self.fit(env)?;
+        Ok((summary, objective, Some(super::phylo::train_results(&trainer)?)))
     }
 
     fn run_dag(self, env: DagEnv) -> CliResult<Self::Output> {
@@ -341,6 +373,8 @@ fn report(
             "elapsed_s": s.elapsed_s,
             "trajectories_per_s": s.trajectories_per_s,
             "threads": args.threads,
+            "reward_temperature": s.reward_temperature,
+            "best_log_reward": s.best_log_reward,
         });
         if let Some(extra) = extra {
             line[record.name()] = extra;
@@ -367,7 +401,7 @@ impl EnvJob for EvalJob {
     type Output = (EvalReport, u64, f64);
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
         let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
-        let eval = evaluator(trainer.env(), self.mode, trainer.config())?;
+        let eval = evaluator(trainer.env(), self.mode, trainer.config(), false)?;
         let report = eval.evaluate(trainer.env(), trainer.policy(), trainer.iteration())?;
         Ok((report, trainer.iteration(), trainer.log_z()?))
     }

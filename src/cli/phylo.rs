@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use gfn_core::Error;
+use gfn_core::train::Trainer;
 use gfn_envs::phylo::alignment::MissingCoding;
+use gfn_envs::phylo::config::PhyloReward;
+use gfn_envs::phylo::env::PhyloEnv;
 use gfn_envs::phylo::io::{Format, read_alignment, write_alignment};
 use gfn_envs::phylo::newick::{parse_newick_trees, write_newick};
 use gfn_envs::phylo::score::{DEFAULT_PRIOR_RATE, TreeScorer};
@@ -122,6 +125,26 @@ pub(crate) fn run(args: PhyloArgs) -> CliResult<()> {
         PhyloCommand::Simulate(a) => simulate_command(&a),
         PhyloCommand::Splits(a) => splits(&a),
     }
+}
+
+/// The phylo part of the `gfn train --json` summary: the best tree of the fresh training batches
+/// (Newick with taxon names, branch lengths for jc69), and its parsimony score (parsimony) or its
+/// JC69 log-likelihood and log branch-length prior (jc69).
+pub(crate) fn train_results(trainer: &Trainer<PhyloEnv>) -> CliResult<serde_json::Value> {
+    let env = trainer.env();
+    let Some(best) = trainer.best_terminal()? else {
+        return Ok(json!({ "best_tree": null }));
+    };
+    let tree = &best.trees[0];
+    let newick = env.newick(tree);
+    Ok(match env.config().reward {
+        PhyloReward::Parsimony => json!({ "best_tree": newick, "best_parsimony": env.fitch_tree(tree).1 }),
+        PhyloReward::Jc69 => {
+            let (partials, log_branch_prior) = env.partials_tree(tree);
+            let log_likelihood = partials.log_likelihood(env.alignment().weights());
+            json!({ "best_tree": newick, "best_log_likelihood": log_likelihood, "best_log_branch_prior": log_branch_prior })
+        }
+    })
 }
 
 /// The trees of `spec`: a file if one exists there, else a Newick string.

@@ -70,6 +70,25 @@ pub trait Environment: Send + Sync {
     fn slot_layout(&self) -> Option<SlotLayout> {
         None
     }
+    /// The temperature `T > 0` that divides this environment's log-reward (`log R / T`, possibly
+    /// after an offset), if a schedule may change it with
+    /// [`Environment::with_reward_temperature`]; `None` (the default) when there is none.
+    fn reward_temperature(&self) -> Option<f64> {
+        None
+    }
+    /// The same environment at reward temperature `temperature` (for annealing schedules such as
+    /// [`crate::train::AnnealConfig`]). The default is an error: the environment has no reward
+    /// temperature.
+    fn with_reward_temperature(&self, temperature: f64) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        Err(Error::config(
+            "reward_temperature",
+            temperature,
+            format!("environment {} has no reward temperature to change", self.name()),
+        ))
+    }
 }
 
 /// Environment conveniences built on the required methods.

@@ -138,6 +138,11 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// with). Training continues exactly as if it had never stopped.
     pub fn from_checkpoint(env: E, backend: B, path: &Path) -> Result<Self> {
         let sidecar = read_sidecar(path)?;
+        // An annealed run was saved at the temperature it had reached.
+        let env = match sidecar.scalars.reward_temperature {
+            Some(t) if env.reward_temperature() != Some(t) => env.with_reward_temperature(t)?,
+            _ => env,
+        };
         if sidecar.env_signature != env.signature() {
             return Err(checkpoint_error(
                 path,

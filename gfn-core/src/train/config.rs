@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::anneal::AnnealConfig;
 use crate::objective::Residual;
 use crate::optim::AdamConfig;
 use crate::policy::{Exploration, PolicyConfig};
@@ -417,6 +418,8 @@ pub struct TrainConfig {
     pub eval: EvalConfig,
     /// Write a metrics line every this many iterations.
     pub log_every: u64,
+    /// Reward-temperature annealing (off by default).
+    pub anneal: AnnealConfig,
 }
 
 impl Default for TrainConfig {
@@ -432,6 +435,7 @@ impl Default for TrainConfig {
             replay: ReplayConfig::default(),
             eval: EvalConfig::default(),
             log_every: 100,
+            anneal: AnnealConfig::default(),
         }
     }
 }
@@ -478,6 +482,14 @@ impl TrainConfig {
             return Err(Error::config("pb", "learned", "flow matching has no backward policy; use the uniform one"));
         }
         self.objective.validate_divergence(self)?;
+        self.anneal.validate()?;
+        if self.anneal.is_active() && self.objective.needs_targets() {
+            return Err(Error::config(
+                "anneal",
+                self.anneal.kind,
+                format!("{} trains on target samples drawn at a fixed temperature; no annealing", self.objective.kind),
+            ));
+        }
         if self.eval.samples == 0 || self.eval.backward_samples == 0 {
             return Err(Error::config("eval.samples", self.eval.samples, "evaluation sample counts must be positive"));
         }

@@ -52,6 +52,10 @@ pub struct RunSummary {
     pub ms_per_iter: f64,
     /// Trajectories trained on per second of training step.
     pub trajectories_per_s: f64,
+    /// The environment's reward temperature at the end (changed by annealing), if it has one.
+    pub reward_temperature: Option<f64>,
+    /// The log-reward (at that temperature) of the best object of the fresh training batches.
+    pub best_log_reward: Option<f64>,
 }
 
 impl<E: Environment, B: Backend> Trainer<E, B> {
@@ -99,7 +103,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 last_loss = mean_loss;
                 self.scalars.loss_sum = 0.0;
                 self.scalars.loss_count = 0;
-                let record = json!({
+                let mut record = json!({
                     "iteration": it,
                     "loss": mean_loss,
                     "log_z": self.log_z()?,
@@ -107,7 +111,11 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                     "modes_found": self.modes_found(),
                     "eval": eval,
                     "elapsed_s": started.elapsed().as_secs_f64(),
+                    "best_log_reward": self.best_seen().map(|b| b.log_reward),
                 });
+                if let Some(t) = self.reward_temperature() {
+                    record["reward_temperature"] = json!(t);
+                }
                 if let Some(m) = &mut metrics {
                     m.write(&record)?;
                 }
@@ -153,6 +161,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             train_s,
             ms_per_iter: 1e3 * train_s / done,
             trajectories_per_s: trajectories as f64 / train_s.max(1e-12),
+            reward_temperature: self.reward_temperature(),
+            best_log_reward: self.best_seen().map(|b| b.log_reward),
         })
     }
 }

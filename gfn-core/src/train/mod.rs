@@ -1,6 +1,7 @@
 //! The training loop: validated configuration, training steps, metrics, evaluation and
 //! checkpoints that resume bit-exactly.
 
+mod anneal;
 mod checkpoint;
 mod config;
 mod divergence_step;
@@ -10,6 +11,7 @@ mod metrics;
 mod reward_override;
 mod trainer;
 
+pub use anneal::{AnnealConfig, AnnealKind};
 pub use checkpoint::{CHECKPOINT_FORMAT, Sidecar, read_sidecar, sidecar_path};
 pub(crate) use checkpoint::{checkpoint_error, from_view, to_bytes, write_atomic};
 pub use config::{

@@ -93,6 +93,13 @@ pub(super) struct ScalarState {
     pub(super) last_log_w_mean: f64,
     pub(super) loss_sum: f64,
     pub(super) loss_count: u64,
+    /// The best terminal object of the fresh training trajectories so far, with its log-reward
+    /// at the temperature in effect.
+    #[serde(default)]
+    pub(super) best: Option<ReplayEntry>,
+    /// The reward temperature in effect while annealing (`None` without annealing).
+    #[serde(default)]
+    pub(super) reward_temperature: Option<f64>,
 }
 
 /// Trains a [`Policy`] on an environment.
@@ -135,6 +142,20 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// A trainer on the given backend; the policy is initialised from the seed.
     pub fn with_backend(env: E, config: TrainConfig, backend: B) -> Result<Self> {
         config.validate()?;
+        let mut config = config;
+        let reward_temperature = if config.anneal.is_active() {
+            let t = env.reward_temperature().ok_or_else(|| {
+                Error::config(
+                    "anneal",
+                    config.anneal.kind,
+                    format!("environment {} has no reward temperature to anneal", env.name()),
+                )
+            })?;
+            config.anneal.interval = Some(config.anneal.resolved_interval(config.iterations));
+            Some(t)
+        } else {
+            None
+        };
         let loss = Loss::build(&config.objective)?;
         if let Loss::Divergence(spec) = &loss {
             spec.check_backend(&backend)?;
@@ -153,6 +174,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             last_log_w_mean: f64::NAN,
             loss_sum: 0.0,
             loss_count: 0,
+            best: None,
+            reward_temperature,
         };
         Ok(Trainer {
             env,
@@ -216,6 +239,22 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.mode_threshold = threshold;
     }
 
+    /// The best terminal object of the fresh training trajectories so far (its action path and
+    /// its log-reward at the current reward temperature).
+    pub fn best_seen(&self) -> Option<&ReplayEntry> {
+        self.scalars.best.as_ref()
+    }
+
+    /// The terminal state of [`Trainer::best_seen`].
+    pub fn best_terminal(&self) -> Result<Option<E::State>> {
+        self.scalars.best.as_ref().map(|b| self.replay_path(&b.path)).transpose()
+    }
+
+    /// The environment's reward temperature in effect (changed by annealing), if it has one.
+    pub fn reward_temperature(&self) -> Option<f64> {
+        self.env.reward_temperature()
+    }
+
     /// Distinct modes found in training batches so far.
     pub fn modes_found(&self) -> usize {
         self.scalars.modes.len()
@@ -258,6 +297,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let it = self.scalars.iteration;
         let (traj, fresh) = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
+        self.record_best(&fresh);
         self.scalars.replay.extend(fresh);
         let (loss, log_w_mean) = self.accumulate_gradient(&traj)?;
         if !loss.is_finite() {
@@ -284,6 +324,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.scalars.last_log_w_mean = log_w_mean;
         self.scalars.loss_sum += loss;
         self.scalars.loss_count += 1;
+        self.anneal()?;
         Ok(StepStats { loss, grad_norm, trajectories: traj.len(), transitions: traj.step_count(), log_w_mean })
     }
 
@@ -384,6 +425,54 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 }
             }
         }
+    }
+
+    /// Keeps the first fresh object whose log-reward beats the best seen so far.
+    fn record_best(&mut self, fresh: &[ReplayEntry]) {
+        for e in fresh {
+            if self.scalars.best.as_ref().is_none_or(|b| e.log_reward > b.log_reward) {
+                self.scalars.best = Some(e.clone());
+            }
+        }
+    }
+
+    /// The annealing check after an iteration (see [`super::AnnealConfig`]): on the interval,
+    /// halves the reward temperature while the best object's model probability is below the
+    /// threshold and the temperature above the floor.
+    fn anneal(&mut self) -> Result<()> {
+        let anneal = &self.config.anneal;
+        if !anneal.is_active()
+            || !self.scalars.iteration.is_multiple_of(anneal.resolved_interval(self.config.iterations))
+        {
+            return Ok(());
+        }
+        let (Some(temperature), Some(best)) = (self.scalars.reward_temperature, &self.scalars.best) else {
+            return Ok(());
+        };
+        let next = anneal.next_temperature(temperature, best.log_reward, self.log_z()?);
+        if next != temperature {
+            self.set_reward_temperature(next)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the environment at reward temperature `temperature` and recomputes the log-rewards
+    /// of the best object and of the replay buffer under it.
+    fn set_reward_temperature(&mut self, temperature: f64) -> Result<()> {
+        self.env = self.env.with_reward_temperature(temperature)?;
+        self.scalars.reward_temperature = Some(temperature);
+        if let Some(best) = &self.scalars.best {
+            let log_reward = self.env.log_reward(&self.replay_path(&best.path)?);
+            self.scalars.best = Some(ReplayEntry { path: best.path.clone(), log_reward });
+        }
+        let rescored = self
+            .scalars
+            .replay
+            .entries()
+            .iter()
+            .map(|e| Ok(self.env.log_reward(&self.replay_path(&e.path)?)))
+            .collect::<Result<Vec<f64>>>()?;
+        self.scalars.replay.rescore(&rescored)
     }
 
     /// Rebuilds the set of modes found after loading saved state.

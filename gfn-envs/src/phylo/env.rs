@@ -44,6 +44,7 @@ pub use super::features::FeatureLayout;
 use super::fitch::FitchSet;
 use super::forest::{NO_BIN, RootedTree, unroot};
 use super::likelihood::{Partials, log_exponential_prior};
+use super::newick::quote;
 
 /// The most taxa the environment accepts.
 pub const MAX_TAXA: usize = 128;
@@ -177,13 +178,6 @@ impl PhyloEnv {
         self.actions.mode
     }
 
-    /// The same environment at reward temperature `temperature` (for annealing schedules).
-    pub fn with_temperature(&self, temperature: f64) -> Result<PhyloEnv> {
-        let config = PhyloConfig { temperature, ..self.config.clone() };
-        config.validate()?;
-        Ok(PhyloEnv { config, ..self.clone() })
-    }
-
     /// The edge created by the final merge of a two-tree forest.
     pub(super) fn final_edge(&self, forest: &Forest) -> usize {
         unroot(&forest.trees[0], &forest.trees[1], 0, self.taxon_count()).1
@@ -291,6 +285,18 @@ impl Environment for PhyloEnv {
         self.write_features(state, out);
     }
 
+    /// [`PhyloConfig::temperature`].
+    fn reward_temperature(&self) -> Option<f64> {
+        Some(self.config.temperature)
+    }
+
+    /// The same environment with [`PhyloConfig::temperature`] set to `temperature` (validated).
+    fn with_reward_temperature(&self, temperature: f64) -> Result<PhyloEnv> {
+        let config = PhyloConfig { temperature, ..self.config.clone() };
+        config.validate()?;
+        Ok(PhyloEnv { config, ..self.clone() })
+    }
+
     fn signature(&self) -> String {
         let c = &self.config;
         let mut hash = 0xcbf2_9ce4_8422_2325u64;
@@ -362,6 +368,33 @@ impl PhyloEnv {
             });
         }
         partials.pop().expect("non-empty").into_owned()
+    }
+
+    /// `tree` in Newick with the alignment's taxon names, and for JC69 the branch lengths of its
+    /// bins. The terminal unrooted tree (rooted on taxon 0's edge) is written with a bifurcating
+    /// root whose taxon-0 side has length 0, which is the same unrooted tree.
+    pub fn newick(&self, tree: &RootedTree) -> String {
+        fn write(env: &PhyloEnv, tree: &RootedTree, i: usize, out: &mut String) {
+            let node = &tree.nodes()[i];
+            match node.children {
+                None => out.push_str(&quote(&env.alignment.taxa()[usize::from(node.min_leaf)])),
+                Some((l, r)) => {
+                    out.push('(');
+                    write(env, tree, usize::from(l), out);
+                    out.push(',');
+                    write(env, tree, usize::from(r), out);
+                    out.push(')');
+                }
+            }
+            if env.config.reward == PhyloReward::Jc69 && i + 1 != tree.nodes().len() {
+                let length = if node.bin == NO_BIN { 0.0 } else { env.config.bin_length(node.bin) };
+                out.push_str(&format!(":{length}"));
+            }
+        }
+        let mut out = String::new();
+        write(self, tree, tree.nodes().len() - 1, &mut out);
+        out.push(';');
+        out
     }
 
     /// The untempered `log R` of one tree: `−M` or `log P(Y | T, b) + log P(b)` (for the terminal

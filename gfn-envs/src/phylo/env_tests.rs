@@ -225,3 +225,41 @@ fn invalid_configs_and_actions_are_errors() {
     assert!(env.backward_step(&mut source, 0).is_err());
     assert_eq!(source, env.source(), "failed steps leave the state unchanged");
 }
+
+/// Every terminal tree's Newick (taxon names, bin lengths) scores, by the independent
+/// [`super::score::TreeScorer`] over a parsed tree, exactly as the environment scores it.
+#[test]
+fn newick_of_terminal_trees_scores_like_the_environment() {
+    let scorer_env = jc69(5, 2);
+    let scorer = super::score::TreeScorer::new(scorer_env.alignment(), MissingCoding::AllStates);
+    let graph = scorer_env.state_graph().unwrap();
+    for forest in graph.terminals().map(|i| &graph.states[i]) {
+        let tree = super::newick::parse_newick("test", &scorer_env.newick(&forest.trees[0])).unwrap();
+        let score = scorer.jc69(&tree, scorer_env.config().prior_rate).unwrap();
+        let log_reward = scorer_env.tree_log_reward(&forest.trees[0]);
+        assert!((score.log_likelihood + score.log_branch_prior - log_reward).abs() < 1e-9, "{forest:?}");
+    }
+    let env = parsimony(5);
+    let graph = env.state_graph().unwrap();
+    let scorer = super::score::TreeScorer::new(env.alignment(), MissingCoding::AllStates);
+    for forest in graph.terminals().map(|i| &graph.states[i]) {
+        let tree = super::newick::parse_newick("test", &env.newick(&forest.trees[0])).unwrap();
+        assert_eq!(scorer.fitch(&tree).unwrap(), env.fitch_tree(&forest.trees[0]).1);
+    }
+}
+
+#[test]
+fn the_reward_temperature_can_be_changed_and_is_validated() {
+    let env = parsimony(4);
+    assert_eq!(env.reward_temperature(), Some(1.0));
+    let hot = env.with_reward_temperature(4.0).unwrap();
+    assert_eq!(hot.reward_temperature(), Some(4.0));
+    assert_ne!(hot.signature(), env.signature());
+    let graph = env.state_graph().unwrap();
+    let x = &graph.states[graph.terminals().next().unwrap()];
+    assert_eq!(hot.log_reward(x), env.log_reward(x) / 4.0);
+    for bad in [0.0, -1.0, f64::NAN] {
+        let err = env.with_reward_temperature(bad).unwrap_err().to_string();
+        assert!(err.contains("temperature"), "{err}");
+    }
+}

@@ -7,8 +7,9 @@
 //!   branch-length prior and the uniform topology prior.
 //!
 //! The GFlowNet environment [`env::PhyloEnv`] ([`config::PhyloConfig`]) builds trees by merging
-//! the trees of a forest ([`forest`]); [`metrics`] has the PhyloGFN evaluation metrics and
-//! [`annealing`] the cascading temperature schedule.
+//! the trees of a forest ([`forest`]); [`metrics`] has the PhyloGFN evaluation metrics. Its
+//! reward temperature can be annealed during training with PhyloGFN's cascading schedule
+//! ([`gfn_core::train::AnnealConfig`]).
 //!
 //! Input, output and tools around it:
 //!
@@ -21,7 +22,6 @@
 
 mod actions;
 pub mod alignment;
-pub mod annealing;
 pub mod config;
 pub mod env;
 mod export;

@@ -225,7 +225,7 @@ impl Cursor<'_> {
 }
 
 /// Quotes a Newick label when it holds delimiters or non-printing characters.
-fn quote(label: &str) -> String {
+pub(super) fn quote(label: &str) -> String {
     if !label.is_empty() && label.bytes().all(|c| c.is_ascii_graphic() && !is_delimiter(c)) {
         label.to_string()
     } else {
