@@ -10,10 +10,12 @@
 //! Built-in and user environments are usually generated with the derive macros of `gfn-macros`;
 //! this trait is what the engine consumes.
 
+pub mod continuous;
 mod graph;
 mod slots;
 mod typed;
 
+pub use continuous::ContinuousSteps;
 pub use graph::{Enumerable, StateGraph};
 pub use slots::{PairKind, SlotLayout};
 pub use typed::{Action, State};
@@ -68,6 +70,11 @@ pub trait Environment: Send + Sync {
     /// for the permutation-equivariant pair policy (`architecture = "pairs"`, see
     /// [`crate::nn::PairEncoder`]); `None` (the default) when they do not.
     fn slot_layout(&self) -> Option<SlotLayout> {
+        None
+    }
+    /// The continuous part of the steps of a hybrid environment (see [`continuous`]); `None` (the
+    /// default) for a purely discrete one.
+    fn continuous(&self) -> Option<&dyn ContinuousSteps<Self::State>> {
         None
     }
 }

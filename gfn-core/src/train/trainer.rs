@@ -135,6 +135,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// A trainer on the given backend; the policy is initialised from the seed.
     pub fn with_backend(env: E, config: TrainConfig, backend: B) -> Result<Self> {
         config.validate()?;
+        super::hybrid::check_supported(&env, &config)?;
         let loss = Loss::build(&config.objective)?;
         if let Loss::Divergence(spec) = &loss {
             spec.check_backend(&backend)?;
