@@ -15,6 +15,7 @@
 
 use gfn_core::backend::Cpu;
 use gfn_core::env::{ContinuousSteps, Environment};
+use gfn_core::nn::Activation;
 use gfn_core::objective::{Objective, Requirements, Residual, TermGrads, TrajectoryBalance};
 use gfn_core::policy::{Exploration, Policy, PolicyCache, PolicyConfig};
 use gfn_core::rng::{Purpose, stream};
@@ -74,6 +75,7 @@ fn value(b: u64) -> f64 {
 
 /// The three-taxon environment; actions `0..3` merge a pair, `3 + k` joins taxon `k` last,
 /// `6` exits.
+#[derive(Debug)]
 struct Star3;
 
 impl Star3 {
@@ -105,9 +107,8 @@ fn site_log_likelihood(same: &[f64; 3], diff: &[f64; 3]) -> f64 {
     SITES
         .iter()
         .map(|y| {
-            let p: f64 = (0..4u8)
-                .map(|a| (0..3).map(|i| if y[i] == a { same[i] } else { diff[i] }).product::<f64>())
-                .sum();
+            let p: f64 =
+                (0..4u8).map(|a| (0..3).map(|i| if y[i] == a { same[i] } else { diff[i] }).product::<f64>()).sum();
             (0.25 * p).ln()
         })
         .sum()
@@ -281,10 +282,18 @@ fn tb_loss(policy: &Policy, traj: &Trajectories<Star>) -> f64 {
 
 #[test]
 fn tb_gradient_through_the_mixture_head_matches_finite_differences() {
-    let config = PolicyConfig { hidden: vec![8], log_z_init: -20.0, mixture_components: 3, ..PolicyConfig::default() };
+    // Tanh: smooth, so central differences do not straddle activation kinks.
+    let config = PolicyConfig {
+        hidden: vec![8],
+        activation: Activation::Tanh,
+        log_z_init: -20.0,
+        mixture_components: 3,
+        ..PolicyConfig::default()
+    };
     let mut policy = Policy::for_env(Cpu, &config, &Star3, false, &mut stream(4, Purpose::Init, &[])).expect("policy");
     let draw = Draw { seed: 9, purpose: Purpose::Forward, round: 0 };
-    let traj = sample_forward(&Star3, &policy, 6, Exploration { epsilon: 0.3, temperature: 1.0 }, draw).expect("sample");
+    let traj =
+        sample_forward(&Star3, &policy, 6, Exploration { epsilon: 0.3, temperature: 1.0 }, draw).expect("sample");
     assert_eq!(traj.continuous_dim, 2);
     assert_eq!(traj.step_count(), 18);
 
@@ -292,13 +301,16 @@ fn tb_gradient_through_the_mixture_head_matches_finite_differences() {
     let out = policy.forward(&feature_matrix(&traj), &mut cache).expect("forward");
     let terms = StepTerms::compute(&Star3, &traj, &out, &Requirements::default()).expect("terms");
     // log P_F of a merge = log P(pair) + the two mixture log-densities (checked independently).
-    let (m0, m1) = (out.mixture(0, traj.actions[0], 0).expect("mixture"), out.mixture(0, traj.actions[0], 1).expect("m"));
+    let (m0, m1) =
+        (out.mixture(0, traj.actions[0], 0).expect("mixture"), out.mixture(0, traj.actions[0], 1).expect("m"));
     let x = traj.continuous_values(0);
     let log_pair = terms.forward_log_probs[traj.actions[0]];
     assert!((terms.log_pf[0] - (log_pair + m0.log_density(x[0]) + m1.log_density(x[1]))).abs() < 1e-12);
 
     let mut grads = TermGrads::default();
-    TrajectoryBalance::new(Residual::Squared).evaluate(&terms.view(&traj, Some(policy.log_z)), &mut grads).expect("loss");
+    TrajectoryBalance::new(Residual::Squared)
+        .evaluate(&terms.view(&traj, Some(policy.log_z)), &mut grads)
+        .expect("loss");
     let (d_trunk, _) = terms.logit_grads(&traj, &grads, policy.layout(), false, EXIT);
     policy.zero_grad().expect("zero");
     policy.backward(&cache, &d_trunk, None).expect("backward");
@@ -318,7 +330,10 @@ fn tb_gradient_through_the_mixture_head_matches_finite_differences() {
             }
             let fd = (values[0] - values[1]) / (2.0 * f64::from(h));
             let g = f64::from(grad[idx]);
-            assert!((fd - g).abs() <= 1e-2 + 2e-2 * fd.abs().max(g.abs()), "d/d {name}[{idx}]: analytic {g} vs fd {fd}");
+            assert!(
+                (fd - g).abs() <= 1e-3 + 1e-2 * fd.abs().max(g.abs()),
+                "d/d {name}[{idx}]: analytic {g} vs fd {fd}"
+            );
             checked += 1;
         }
     }
@@ -335,7 +350,9 @@ fn ks_distance(xs: &[f64], grid: &Grid, marginal: &[f64]) -> f64 {
         while next < xs.len() && xs[next] <= right {
             let inside = ((xs[next] - (right - grid.step)) / grid.step).clamp(0.0, 1.0);
             let cdf = cdf_left + inside * mass;
-            ks = ks.max((cdf - next as f64 / xs.len() as f64).abs()).max((cdf - (next + 1) as f64 / xs.len() as f64).abs());
+            ks = ks
+                .max((cdf - next as f64 / xs.len() as f64).abs())
+                .max((cdf - (next + 1) as f64 / xs.len() as f64).abs());
             next += 1;
         }
         cdf_left += mass;
@@ -352,7 +369,8 @@ fn trajectory_balance_learns_the_branch_length_posterior() {
     config.seed = 3;
     config.iterations = 1500;
     config.batch_size = 64;
-    config.policy = PolicyConfig { hidden: vec![64, 64], ..PolicyConfig::default() };
+    // log Z starts about 5 nats from the answer, as a reward offset would put it.
+    config.policy = PolicyConfig { hidden: vec![64, 64], log_z_init: -60.0, ..PolicyConfig::default() };
     config.optim.lr_log_z = 0.1;
     let mut trainer = Trainer::new(Star3, config).expect("trainer");
     for _ in 0..1500 {
@@ -382,8 +400,8 @@ fn trajectory_balance_learns_the_branch_length_posterior() {
         "quadrature log Z {log_z:.4}; learned {learned:.4}; importance-sampled {is_log_z:.4}; ELBO {mean_log_w:.4}; KS(u0) {ks:.4}"
     );
     assert!((is_log_z - log_z).abs() < 0.02, "IS log Z {is_log_z} vs quadrature {log_z}");
-    assert!((learned - log_z).abs() < 0.1, "learned log Z {learned} vs quadrature {log_z}");
-    assert!(log_z - mean_log_w < 0.1, "ELBO gap {}", log_z - mean_log_w);
+    assert!((learned - log_z).abs() < 0.05, "learned log Z {learned} vs quadrature {log_z}");
+    assert!(log_z - mean_log_w < 0.05, "ELBO gap {}", log_z - mean_log_w);
     assert!(ks < 0.03, "KS distance of the u0 marginal {ks}");
 }
 
@@ -410,4 +428,22 @@ fn unsupported_options_are_errors() {
     let plain = Policy::new(Cpu, &PolicyConfig::default(), 9, 7, false, &mut stream(1, Purpose::Init, &[])).expect("p");
     let draw = Draw { seed: 1, purpose: Purpose::Forward, round: 0 };
     assert!(sample_forward(&Star3, &plain, 2, Exploration::default(), draw).is_err());
+}
+
+#[test]
+fn hybrid_training_is_deterministic_across_thread_counts() {
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        pool.install(|| {
+            let mut config = TrainConfig::default();
+            config.batch_size = 16;
+            config.policy = PolicyConfig { hidden: vec![16], ..PolicyConfig::default() };
+            let mut trainer = Trainer::new(Star3, config).expect("trainer");
+            let losses: Vec<u64> = (0..20).map(|_| trainer.step().expect("step").loss.to_bits()).collect();
+            let params: Vec<u32> =
+                trainer.policy().params().iter().flat_map(|(_, p)| p.value.iter().map(|v| v.to_bits())).collect();
+            (losses, params, trainer.log_z().expect("log z").to_bits())
+        })
+    };
+    assert_eq!(run(1), run(3));
 }
