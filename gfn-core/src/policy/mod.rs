@@ -175,8 +175,9 @@ impl<B: Backend> Policy<B> {
         Self::with_slots(backend, config, feature_dim, action_count, None, flow_head, rng)
     }
 
-    /// A freshly initialised policy for the environment `env` (its feature length, actions and
-    /// slot layout), with a state-flow head if `flow_head`.
+    /// A freshly initialised policy for the environment `env` (its feature length, actions, slot
+    /// layout and, for a hybrid environment, the [`MixtureHead`] of its continuous values), with a
+    /// state-flow head if `flow_head`.
     pub fn for_env<E: Environment + ?Sized>(
         backend: B,
         config: &PolicyConfig,
