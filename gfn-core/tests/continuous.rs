@@ -365,13 +365,14 @@ fn trajectory_balance_learns_the_branch_length_posterior() {
     let grid = Grid { lo: -13.0, step: 14.5 / 220.0, points: 220 };
     let (log_z, marginal) = quadrature(&grid);
 
-    let mut config = TrainConfig::default();
-    config.seed = 3;
-    config.iterations = 1500;
-    config.batch_size = 64;
     // log Z starts about 5 nats from the answer, as a reward offset would put it.
-    config.policy = PolicyConfig { hidden: vec![64, 64], log_z_init: -60.0, ..PolicyConfig::default() };
-    config.optim.lr_log_z = 0.1;
+    let config = TrainConfig {
+        seed: 3,
+        iterations: 1500,
+        batch_size: 64,
+        policy: PolicyConfig { hidden: vec![64, 64], log_z_init: -60.0, ..PolicyConfig::default() },
+        ..TrainConfig::default()
+    };
     let mut trainer = Trainer::new(Star3, config).expect("trainer");
     for _ in 0..1500 {
         trainer.step().expect("step");
@@ -435,9 +436,11 @@ fn hybrid_training_is_deterministic_across_thread_counts() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
         pool.install(|| {
-            let mut config = TrainConfig::default();
-            config.batch_size = 16;
-            config.policy = PolicyConfig { hidden: vec![16], ..PolicyConfig::default() };
+            let config = TrainConfig {
+                batch_size: 16,
+                policy: PolicyConfig { hidden: vec![16], ..PolicyConfig::default() },
+                ..TrainConfig::default()
+            };
             let mut trainer = Trainer::new(Star3, config).expect("trainer");
             let losses: Vec<u64> = (0..20).map(|_| trainer.step().expect("step").loss.to_bits()).collect();
             let params: Vec<u32> =

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! The squashed standard deviation keeps every density finite. Coordinates are independent given
-//! the state and head. All arithmetic is in `f64`; [`MixtureHead::add_log_density_grad`] gives
+//! the state and head. All arithmetic is in `f64`; [`Mixture::add_log_density_grad`] gives
 //! the exact gradient of `log p(x)` with respect to the raw outputs.
 
 use rand::Rng as _;
