@@ -101,6 +101,10 @@ pub(crate) struct EnvArgs {
     /// Phylo (jc69): branch-length bin width.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) bin_size: Option<f64>,
+    /// Phylo (jc69): branch-length actions, factorised (pair, then each bin: the default) or joint
+    /// (one action per pair and bin pair, n(n−1)/2·B² actions).
+    #[arg(long, value_parser = ["factorised", "joint"])]
+    pub(crate) branch_actions: Option<String>,
     /// Sets: pool size.
     #[arg(long)]
     pub(crate) pool_size: Option<usize>,
@@ -264,4 +268,18 @@ pub(crate) struct SampleArgs {
     /// Seed of the sampling streams.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
+    /// Output: JSON lines (object, log-reward, actions), or for phylo one Newick tree per line
+    /// (taxon names, bin lengths as branch lengths) for `gfn phylo splits` and other tree tools.
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: SampleFormat,
+}
+
+/// `gfn sample --format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SampleFormat {
+    /// One JSON object per sample.
+    #[default]
+    Json,
+    /// Phylo: one unrooted Newick tree per line.
+    Newick,
 }

@@ -11,11 +11,14 @@ use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
 use gfn_core::sampler::{Draw, sample_forward};
 use gfn_core::train::{ObjectiveKind, RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
+use gfn_core::trajectory::Trajectories;
 use gfn_envs::dag::DagEnv;
+use gfn_envs::phylo::env::PhyloEnv;
+use gfn_envs::phylo::newick::write_newick;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::args::{Cli, Command, EnvName, EvalArgs, EvalMode, SampleArgs, TrainArgs};
+use super::args::{Cli, Command, EnvName, EvalArgs, EvalMode, SampleArgs, SampleFormat, TrainArgs};
 use super::envs::{EnvJob, EnvRecord};
 use super::{CliError, CliResult};
 
@@ -142,6 +145,7 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
                 || e.graph_prior.is_some()
                 || e.alignment.is_some()
                 || e.reward.is_some()
+                || e.branch_actions.is_some()
                 || e.reward_offset.or(e.bin_size).is_some()
                 || e.bins.is_some(),
         ),
@@ -385,14 +389,26 @@ struct SampleJob {
     path: PathBuf,
     n: usize,
     seed: u64,
+    format: SampleFormat,
+}
+
+impl SampleJob {
+    /// Loads the checkpoint and samples `n` trajectories.
+    fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<(Trainer<E, Cpu>, Trajectories<E::State>)> {
+        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
+        let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
+        let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
+        Ok((trainer, traj))
+    }
 }
 
 impl EnvJob for SampleJob {
     type Output = ();
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<()> {
-        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
-        let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
-        let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
+        if self.format == SampleFormat::Newick {
+            return Err(CliError::Usage(format!("--format newick applies to environment phylo, not {}", env.name())));
+        }
+        let (_, traj) = self.draw(env)?;
         for i in 0..traj.len() {
             let line = json!({
                 "object": format!("{:?}", traj.terminal(i)),
@@ -403,9 +419,20 @@ impl EnvJob for SampleJob {
         }
         Ok(())
     }
+
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<()> {
+        if self.format == SampleFormat::Json {
+            return self.run(env);
+        }
+        let (trainer, traj) = self.draw(env)?;
+        for i in 0..traj.len() {
+            println!("{}", write_newick(&trainer.env().unrooted_tree(traj.terminal(i))?));
+        }
+        Ok(())
+    }
 }
 
 fn sample(args: SampleArgs) -> CliResult<()> {
     let record = checkpoint_record(&args.checkpoint)?;
-    record.with_env(SampleJob { path: args.checkpoint, n: args.n, seed: args.seed })
+    record.with_env(SampleJob { path: args.checkpoint, n: args.n, seed: args.seed, format: args.format })
 }

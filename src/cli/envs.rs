@@ -4,7 +4,7 @@ use gfn_core::env::Enumerable;
 use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
 use gfn_envs::dag::{DagConfig, DagEnv, DataSource};
 use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
-use gfn_envs::phylo::config::{PhyloConfig, PhyloReward};
+use gfn_envs::phylo::config::{BranchActions, PhyloConfig, PhyloReward};
 use gfn_envs::phylo::env::PhyloEnv;
 use gfn_envs::phylo::io::read_alignment;
 use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
@@ -43,6 +43,13 @@ pub(crate) trait EnvJob {
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output>;
     /// Runs on the DAG environment (jobs with DAG-specific outputs override it).
     fn run_dag(self, env: DagEnv) -> CliResult<Self::Output>
+    where
+        Self: Sized,
+    {
+        self.run(env)
+    }
+    /// Runs on the phylogenetics environment (jobs with phylo-specific outputs override it).
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output>
     where
         Self: Sized,
     {
@@ -130,7 +137,12 @@ impl EnvRecord {
             }
         }
         if !is_phylo {
-            for (flag, given) in [("alignment", a.alignment.is_some()), ("reward", a.reward.is_some())] {
+            let phylo_options = [
+                ("alignment", a.alignment.is_some()),
+                ("reward", a.reward.is_some()),
+                ("branch-actions", a.branch_actions.is_some()),
+            ];
+            for (flag, given) in phylo_options {
                 if given {
                     return Err(CliError::Usage(format!("option --{flag} does not apply to environment {name}")));
                 }
@@ -167,7 +179,7 @@ impl EnvRecord {
                     return Err(CliError::Usage("environment phylo needs --alignment FILE".into()));
                 }
                 let alignment = read_alignment(std::path::Path::new(&r.alignment))?;
-                job.run(PhyloEnv::new(alignment, r.config.clone())?)
+                job.run_phylo(PhyloEnv::new(alignment, r.config.clone())?)
             }
         }
     }
@@ -194,8 +206,8 @@ fn apply_dag(c: &mut DagConfig, a: &EnvArgs) -> CliResult<()> {
     Ok(())
 }
 
-/// Applies `--alignment` (made absolute, so checkpoints rebuild the environment from anywhere) and
-/// `--reward`.
+/// Applies `--alignment` (made absolute, so checkpoints rebuild the environment from anywhere),
+/// `--reward` and `--branch-actions`.
 fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
     if let Some(path) = &a.alignment {
         let absolute = std::path::absolute(path).map_err(|e| gfn_core::Error::io(path, e))?;
@@ -205,6 +217,14 @@ fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
         Some("parsimony") => record.config.reward = PhyloReward::Parsimony,
         Some("jc69") => record.config.reward = PhyloReward::Jc69,
         Some(other) => return Err(CliError::Usage(format!("unknown reward {other:?}: expected parsimony or jc69"))),
+        None => {}
+    }
+    match a.branch_actions.as_deref() {
+        Some("factorised") => record.config.branch_actions = BranchActions::Factorised,
+        Some("joint") => record.config.branch_actions = BranchActions::Joint,
+        Some(other) => {
+            return Err(CliError::Usage(format!("unknown branch actions {other:?}: expected factorised or joint")));
+        }
         None => {}
     }
     Ok(())

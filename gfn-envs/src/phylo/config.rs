@@ -26,6 +26,30 @@ impl std::fmt::Display for PhyloReward {
     }
 }
 
+/// How a JC69 merge chooses the branch-length bins of its new edges (DOMAINS §1.3).
+///
+/// Parsimony has no branch lengths, so the setting does not change its environment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchActions {
+    /// One action per (pair, left bin, right bin): `n(n−1)/2 · B²` merge actions (PhyloGFN's ICLR
+    /// variant). Quadratic in `B`; DS1 with 50 bins needs about 880k actions.
+    Joint,
+    /// A merge is a short sequence of steps — choose the pair, then the left bin, then the right
+    /// bin, then commit the pair — so the action space is `n(n−1)/2 + B + (2n − 3) + 1` wide.
+    #[default]
+    Factorised,
+}
+
+impl std::fmt::Display for BranchActions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BranchActions::Joint => "joint",
+            BranchActions::Factorised => "factorised",
+        })
+    }
+}
+
 /// Parameters of [`super::env::PhyloEnv`] (besides the alignment).
 ///
 /// The training log-reward is `(offset + log R) / temperature` (DOMAINS §4.5): the offset `C` only
@@ -46,6 +70,8 @@ pub struct PhyloConfig {
     pub bin_size: f64,
     /// JC69 only: the rate λ > 0 of the Exponential branch-length prior.
     pub prior_rate: f64,
+    /// JC69 only: joint or factorised branch-length actions.
+    pub branch_actions: BranchActions,
     /// Parsimony only: how `?`/`N` are coded.
     pub missing: MissingCoding,
 }
@@ -59,6 +85,7 @@ impl Default for PhyloConfig {
             bins: 50,
             bin_size: 0.001,
             prior_rate: 10.0,
+            branch_actions: BranchActions::Factorised,
             missing: MissingCoding::AllStates,
         }
     }

@@ -32,22 +32,27 @@ use std::borrow::Cow;
 use gfn_core::env::{Enumerable, Environment, PairKind, SlotLayout};
 use gfn_core::{Error, Result};
 
+use super::actions::{ActionLayout, Move};
 use super::alignment::Alignment;
-use super::config::{PhyloConfig, PhyloReward};
-use super::fitch::{FITCH_STATES, FitchSet};
-use super::forest::{NO_BIN, RootedTree, cut, unroot};
-use super::likelihood::{NUCLEOTIDE_STATES, Partials, log_exponential_prior};
+use super::config::{BranchActions, PhyloConfig, PhyloReward};
+pub use super::features::FeatureLayout;
+use super::fitch::FitchSet;
+use super::forest::{NO_BIN, RootedTree, unroot};
+use super::likelihood::{Partials, log_exponential_prior};
 
 /// The most taxa the environment accepts.
 pub const MAX_TAXA: usize = 128;
-/// The largest action space the environment builds (`P · B² + (2n − 3) · B + 1`).
+/// The largest action space the environment builds (joint: `P · B² + (2n − 3) · B + 1`).
 pub const MAX_ACTIONS: usize = 1 << 24;
 
-/// A state: the trees of the forest in canonical order (one tree: the terminal unrooted tree).
+/// A state: the trees of the forest in canonical order (one tree: the terminal unrooted tree),
+/// and with factorised branch actions the merge in progress.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Forest {
     /// The trees, sorted by minimum taxon.
     pub trees: Vec<RootedTree>,
+    /// The merge in progress (factorised branch actions only; `None` between merges).
+    pub pending: Option<Pending>,
 }
 
 impl Forest {
@@ -57,42 +62,43 @@ impl Forest {
     }
 }
 
-/// The layout of [`Environment::encode`]: `slots × slot_dim` per-tree features, then `global_dim`
-/// global ones.
-///
-/// Slot `i` describes the `i`-th tree in canonical order (all zero when the forest has fewer
-/// trees): `[1 (present), leaves / n, root vector]`, where the root vector is, per site pattern,
-/// the 5 Fitch state bits (A, C, G, T, gap) for parsimony or the 4 normalised Felsenstein partials
-/// for JC69 (of the tree rooted at its root; at the terminal unrooted tree, of the virtual root on
-/// taxon 0's edge). The global part is `[k / n, terminal]` for `k` trees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FeatureLayout {
-    /// The number of slots (`n`).
-    pub slots: usize,
-    /// The features per slot.
-    pub slot_dim: usize,
-    /// The global features after the slots.
-    pub global_dim: usize,
-}
-
-impl FeatureLayout {
-    /// The number of per-slot header features before the root vector.
-    pub const SLOT_HEADER: usize = 2;
-    /// The number of global features.
-    pub const GLOBAL: usize = 2;
-
-    /// The total feature dimension.
-    pub fn dim(&self) -> usize {
-        self.slots * self.slot_dim + self.global_dim
-    }
-}
-
-/// A decoded action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Move {
-    Merge { i: usize, j: usize, left: u16, right: u16 },
-    Final { edge: usize, bin: u16 },
-    Exit,
+/// A merge in progress with factorised branch actions: what has been chosen so far. Trees `i < j`
+/// are positions in the forest; `left` is the bin of tree `i`'s new edge, `right` of tree `j`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pending {
+    /// The pair is chosen; the left bin comes next.
+    Pair {
+        /// The left tree.
+        i: usize,
+        /// The right tree.
+        j: usize,
+    },
+    /// The left bin is chosen; the right bin comes next.
+    Left {
+        /// The left tree.
+        i: usize,
+        /// The right tree.
+        j: usize,
+        /// The left bin.
+        left: u16,
+    },
+    /// Both bins are chosen; the pair action commits the merge.
+    Ready {
+        /// The left tree.
+        i: usize,
+        /// The right tree.
+        j: usize,
+        /// The left bin.
+        left: u16,
+        /// The right bin.
+        right: u16,
+    },
+    /// The final merge of a two-tree forest: the fused edge's bin is chosen; the edge action of
+    /// the edge it creates commits it.
+    Fused {
+        /// The fused edge's bin.
+        bin: u16,
+    },
 }
 
 /// The phylogenetics environment; see the [module documentation](self).
@@ -100,8 +106,7 @@ enum Move {
 pub struct PhyloEnv {
     pub(super) alignment: Alignment,
     pub(super) config: PhyloConfig,
-    pub(super) bins: usize,
-    pub(super) pairs: Vec<(usize, usize)>,
+    pub(super) actions: ActionLayout,
     pub(super) fitch_leaves: Vec<FitchSet>,
     pub(super) partial_leaves: Vec<Partials>,
 }
@@ -118,20 +123,27 @@ impl PhyloEnv {
             PhyloReward::Parsimony => 1,
             PhyloReward::Jc69 => config.bins,
         };
-        let pairs: Vec<(usize, usize)> = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).collect();
-        let actions = pairs.len() * bins * bins + (2 * n - 3) * bins + 1;
-        if actions > MAX_ACTIONS {
+        let mode = match config.reward {
+            PhyloReward::Parsimony => BranchActions::Joint,
+            PhyloReward::Jc69 => config.branch_actions,
+        };
+        let actions = ActionLayout::action_count_wide(mode, n, bins);
+        if actions > MAX_ACTIONS as u128 {
             return Err(Error::config(
                 "bins",
                 bins,
-                format!("{n} taxa with {bins} bins need {actions} actions, more than {MAX_ACTIONS}"),
+                format!(
+                    "{n} taxa with {bins} bins need {actions} {mode} branch actions, more than {MAX_ACTIONS} (use \
+                     factorised branch actions)"
+                ),
             ));
         }
         let (fitch_leaves, partial_leaves) = match config.reward {
             PhyloReward::Parsimony => ((0..n).map(|t| FitchSet::leaf(&alignment, t, config.missing)).collect(), vec![]),
             PhyloReward::Jc69 => (vec![], (0..n).map(|t| Partials::leaf(&alignment, t)).collect()),
         };
-        Ok(PhyloEnv { alignment, config, bins, pairs, fitch_leaves, partial_leaves })
+        let actions = ActionLayout::new(mode, n, bins);
+        Ok(PhyloEnv { alignment, config, actions, fitch_leaves, partial_leaves })
     }
 
     /// The alignment.
@@ -151,20 +163,13 @@ impl PhyloEnv {
 
     /// The number of branch-length bins `B` of the action space (1 for parsimony).
     pub fn bins(&self) -> usize {
-        self.bins
+        self.actions.bins
     }
 
-    /// The feature layout of [`Environment::encode`].
-    pub fn feature_layout(&self) -> FeatureLayout {
-        let per_pattern = match self.config.reward {
-            PhyloReward::Parsimony => FITCH_STATES,
-            PhyloReward::Jc69 => NUCLEOTIDE_STATES,
-        };
-        FeatureLayout {
-            slots: self.taxon_count(),
-            slot_dim: FeatureLayout::SLOT_HEADER + per_pattern * self.alignment.pattern_count(),
-            global_dim: FeatureLayout::GLOBAL,
-        }
+    /// The branch-length action mode in effect (always [`BranchActions::Joint`] for parsimony,
+    /// which has one bin and no bin steps).
+    pub fn branch_actions(&self) -> BranchActions {
+        self.actions.mode
     }
 
     /// The same environment at reward temperature `temperature` (for annealing schedules).
@@ -174,57 +179,20 @@ impl PhyloEnv {
         Ok(PhyloEnv { config, ..self.clone() })
     }
 
-    /// The index of the first final-merge action (`P · B²`).
-    fn final_base(&self) -> usize {
-        self.pairs.len() * self.bins * self.bins
-    }
-
-    /// The index of the merge of trees `i < j` with bins `(left, right)`.
-    fn merge_action(&self, i: usize, j: usize, left: u16, right: u16) -> usize {
-        let n = self.taxon_count();
-        let pair = i * (2 * n - i - 1) / 2 + (j - i - 1);
-        (pair * self.bins + usize::from(left)) * self.bins + usize::from(right)
-    }
-
-    /// The index of the final merge creating edge `edge` with bin `bin`.
-    fn final_action(&self, edge: usize, bin: u16) -> usize {
-        self.final_base() + edge * self.bins + usize::from(bin)
-    }
-
-    fn decode(&self, action: usize) -> Option<Move> {
-        let b = self.bins;
-        let bin = |x: usize| u16::try_from(x).expect("bins fit in u16");
-        if action < self.final_base() {
-            let (i, j) = self.pairs[action / (b * b)];
-            Some(Move::Merge { i, j, left: bin(action / b % b), right: bin(action % b) })
-        } else if action < self.exit_index() {
-            let rest = action - self.final_base();
-            Some(Move::Final { edge: rest / b, bin: bin(rest % b) })
-        } else if action == self.exit_index() {
-            Some(Move::Exit)
-        } else {
-            None
-        }
-    }
-
-    fn exit_index(&self) -> usize {
-        self.final_base() + (2 * self.taxon_count() - 3) * self.bins
-    }
-
     /// The edge created by the final merge of a two-tree forest.
-    fn final_edge(&self, forest: &Forest) -> usize {
+    pub(super) fn final_edge(&self, forest: &Forest) -> usize {
         unroot(&forest.trees[0], &forest.trees[1], 0, self.taxon_count()).1
     }
 
     /// The split of the tree at position `i` back into the parent forest: `(j, left, left_bin,
     /// right, right_bin)`, where `j` is the position of `right` in the parent, or `None` for a leaf.
-    fn split_at(&self, forest: &Forest, i: usize) -> Option<(usize, RootedTree, u16, RootedTree, u16)> {
+    pub(super) fn split_at(&self, forest: &Forest, i: usize) -> Option<(usize, RootedTree, u16, RootedTree, u16)> {
         let (left, left_bin, right, right_bin) = forest.trees[i].split()?;
         let j = 1 + forest.trees.iter().enumerate().filter(|&(x, t)| x != i && t.min_leaf() < right.min_leaf()).count();
         Some((j, left, left_bin, right, right_bin))
     }
 
-    fn invalid(&self, forest: &Forest, action: usize, reason: impl Into<String>) -> Error {
+    pub(super) fn invalid(&self, forest: &Forest, action: usize, reason: impl Into<String>) -> Error {
         Error::InvalidAction { action, state: format!("{forest:?}"), reason: reason.into() }
     }
 }
@@ -237,20 +205,23 @@ impl Environment for PhyloEnv {
     }
 
     fn action_count(&self) -> usize {
-        self.exit_index() + 1
+        self.actions.action_count()
     }
 
     fn exit_action(&self) -> usize {
-        self.exit_index()
+        self.actions.exit()
     }
 
     fn feature_dim(&self) -> usize {
         self.feature_layout().dim()
     }
 
-    /// The [`FeatureLayout`] slots (one per tree, `n` of them), the merge actions as unordered pairs
-    /// in `triu` order with `B²` bin pairs each, and the `(2n − 3)·B` final merges and exit as the
-    /// extra actions, so the permutation-equivariant pair policy applies.
+    /// The [`FeatureLayout`] slots (one per tree, `n` of them) and the pair actions as unordered
+    /// pairs in `triu` order — with `B²` bin pairs each (joint), or one choose-or-commit action each
+    /// (factorised) — so the permutation-equivariant pair policy applies. The extra actions are
+    /// the `(2n − 3)·B` final merges and exit (joint), or the `B` bins, `2n − 3` edges and exit
+    /// (factorised: the bin logits come from the pooled slot embeddings and the global features,
+    /// where the pending merge is flagged).
     fn slot_layout(&self) -> Option<SlotLayout> {
         let layout = self.feature_layout();
         Some(SlotLayout {
@@ -258,98 +229,51 @@ impl Environment for PhyloEnv {
             slot_dim: layout.slot_dim,
             global_dim: layout.global_dim,
             pairs: PairKind::Unordered,
-            per_pair: self.bins * self.bins,
-            extra_actions: self.action_count() - self.final_base(),
+            per_pair: self.actions.per_pair(),
+            extra_actions: self.action_count() - self.actions.pair_block(),
         })
     }
 
     fn source(&self) -> Forest {
         let n = u16::try_from(self.taxon_count()).expect("at most MAX_TAXA taxa");
-        Forest { trees: (0..n).map(RootedTree::leaf).collect() }
+        Forest { trees: (0..n).map(RootedTree::leaf).collect(), pending: None }
     }
 
     fn forward_mask(&self, state: &Forest, mask: &mut [bool]) {
         mask.fill(false);
-        let k = state.trees.len();
-        match k {
-            1 => mask[self.exit_index()] = true,
-            2 => {
-                let base = self.final_action(self.final_edge(state), 0);
-                mask[base..base + self.bins].fill(true);
-            }
-            _ => {
-                for &(i, j) in self.pairs.iter().filter(|&&(_, j)| j < k) {
-                    let base = self.merge_action(i, j, 0, 0);
-                    mask[base..base + self.bins * self.bins].fill(true);
-                }
-            }
+        match self.actions.mode {
+            BranchActions::Joint => self.joint_forward_mask(state, mask),
+            BranchActions::Factorised => self.factorised_forward_mask(state, mask),
         }
     }
 
     fn backward_mask(&self, state: &Forest, mask: &mut [bool]) {
         mask.fill(false);
-        if state.is_terminal() {
-            let tree = &state.trees[0];
-            for edge in 0..2 * self.taxon_count() - 3 {
-                mask[self.final_action(edge, tree.nodes()[edge + 1].bin)] = true;
-            }
-            return;
-        }
-        for i in 0..state.trees.len() {
-            if let Some((j, _, left_bin, _, right_bin)) = self.split_at(state, i) {
-                mask[self.merge_action(i, j, left_bin, right_bin)] = true;
-            }
+        match self.actions.mode {
+            BranchActions::Joint => self.joint_backward_mask(state, mask),
+            BranchActions::Factorised => self.factorised_backward_mask(state, mask),
         }
     }
 
     fn step(&self, state: &mut Forest, action: usize) -> Result<()> {
-        let k = state.trees.len();
-        match self.decode(action) {
-            Some(Move::Merge { i, j, left, right }) if k >= 3 && j < k => {
-                let joined = RootedTree::join(&state.trees[i], left, &state.trees[j], right);
-                state.trees[i] = joined;
-                state.trees.remove(j);
-                Ok(())
-            }
-            Some(Move::Final { edge, bin }) if k == 2 => {
-                let (tree, created) = unroot(&state.trees[0], &state.trees[1], bin, self.taxon_count());
-                if created != edge {
-                    return Err(self.invalid(
-                        state,
-                        action,
-                        format!("the final merge creates edge {created}, not {edge}"),
-                    ));
-                }
-                state.trees = vec![tree];
-                Ok(())
-            }
-            Some(Move::Exit) => Err(self.invalid(state, action, "the exit action has no child state")),
+        match self.actions.decode(action) {
             None => Err(self.invalid(state, action, format!("outside the action space 0..{}", self.action_count()))),
-            Some(_) => Err(self.invalid(state, action, format!("not allowed in a forest of {k} trees"))),
+            Some(Move::Exit) => Err(self.invalid(state, action, "the exit action has no child state")),
+            Some(m) => match self.actions.mode {
+                BranchActions::Joint => self.joint_step(state, action, m),
+                BranchActions::Factorised => self.factorised_step(state, action, m),
+            },
         }
     }
 
     fn backward_step(&self, state: &mut Forest, action: usize) -> Result<()> {
-        let k = state.trees.len();
-        match self.decode(action) {
-            Some(Move::Merge { i, j, left, right }) if k >= 2 && i < k => match self.split_at(state, i) {
-                Some((found, l, lb, r, rb)) if (found, lb, rb) == (j, left, right) => {
-                    state.trees[i] = l;
-                    state.trees.insert(j, r);
-                    Ok(())
-                }
-                _ => Err(self.invalid(state, action, format!("tree {i} does not split into this merge"))),
-            },
-            Some(Move::Final { edge, bin }) if k == 1 => match cut(&state.trees[0], edge, self.taxon_count()) {
-                Some((first, second, found)) if found == bin => {
-                    state.trees = vec![first, second];
-                    Ok(())
-                }
-                _ => Err(self.invalid(state, action, format!("edge {edge} with bin {bin} is not in the tree"))),
-            },
-            Some(Move::Exit) => Err(self.invalid(state, action, "the exit action is never a backward action")),
+        match self.actions.decode(action) {
             None => Err(self.invalid(state, action, format!("outside the action space 0..{}", self.action_count()))),
-            Some(_) => Err(self.invalid(state, action, format!("no parent of a forest of {k} trees by this action"))),
+            Some(Move::Exit) => Err(self.invalid(state, action, "the exit action is never a backward action")),
+            Some(m) => match self.actions.mode {
+                BranchActions::Joint => self.joint_backward_step(state, action, m),
+                BranchActions::Factorised => self.factorised_backward_step(state, action, m),
+            },
         }
     }
 
@@ -359,28 +283,7 @@ impl Environment for PhyloEnv {
     }
 
     fn encode(&self, state: &Forest, out: &mut [f32]) {
-        let layout = self.feature_layout();
-        let n = self.taxon_count() as f32;
-        for (tree, slot) in state.trees.iter().zip(out.chunks_exact_mut(layout.slot_dim)) {
-            slot[0] = 1.0;
-            slot[1] = tree.leaf_count() as f32 / n;
-            let root = &mut slot[FeatureLayout::SLOT_HEADER..];
-            match self.config.reward {
-                PhyloReward::Parsimony => {
-                    let (set, _) = self.fitch_tree(tree);
-                    for (p, chunk) in root.chunks_exact_mut(FITCH_STATES).enumerate() {
-                        let bits = set.state_set(p);
-                        for (s, x) in chunk.iter_mut().enumerate() {
-                            *x = f32::from(bits >> s & 1);
-                        }
-                    }
-                }
-                PhyloReward::Jc69 => self.partials_tree(tree).0.write_normalised(root),
-            }
-        }
-        let global = &mut out[layout.slots * layout.slot_dim..];
-        global[0] = state.trees.len() as f32 / n;
-        global[1] = f32::from(u8::from(state.is_terminal()));
+        self.write_features(state, out);
     }
 
     fn signature(&self) -> String {
@@ -392,16 +295,20 @@ impl Environment for PhyloEnv {
             }
         }
         format!(
-            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}",
+            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}{}",
             c.reward,
             self.taxon_count(),
             self.alignment.site_count(),
             c.temperature,
             c.offset,
-            self.bins,
+            self.bins(),
             c.bin_size,
             c.prior_rate,
-            c.missing
+            c.missing,
+            match self.actions.mode {
+                BranchActions::Joint => "",
+                BranchActions::Factorised => ":factorised",
+            }
         )
     }
 }

@@ -5,7 +5,7 @@ use gfn_core::env::{Enumerable, Environment, EnvironmentExt, PairKind};
 use gfn_core::eval::ExactEvaluator;
 
 use super::alignment::{Alignment, MissingCoding};
-use super::config::{PhyloConfig, PhyloReward};
+use super::config::{BranchActions, PhyloConfig, PhyloReward};
 use super::env::{FeatureLayout, Forest, PhyloEnv};
 use super::fitch::FitchSet;
 use super::forest::cut;
@@ -16,9 +16,14 @@ fn parsimony(taxa: usize) -> PhyloEnv {
     PhyloEnv::new(toy_alignment(taxa, 40), PhyloConfig::default()).unwrap()
 }
 
-fn jc69(taxa: usize, bins: usize) -> PhyloEnv {
-    let config = PhyloConfig { reward: PhyloReward::Jc69, bins, bin_size: 0.05, ..PhyloConfig::default() };
+/// JC69 with `bins` bins of width 0.05 and the given branch actions on a toy alignment.
+pub(super) fn jc69_with(taxa: usize, bins: usize, branch_actions: BranchActions) -> PhyloEnv {
+    let config = PhyloConfig { reward: PhyloReward::Jc69, bins, bin_size: 0.05, branch_actions, ..PhyloConfig::default() };
     PhyloEnv::new(toy_alignment(taxa, 30), config).unwrap()
+}
+
+fn jc69(taxa: usize, bins: usize) -> PhyloEnv {
+    jc69_with(taxa, bins, BranchActions::Joint)
 }
 
 fn double_factorial(n: usize) -> usize {
@@ -157,6 +162,7 @@ fn actions_masks_and_features() {
     assert_eq!((env.action_count(), env.exit_action()), (6 * 4 + 5 * 2 + 1, 34));
     let layout = env.feature_layout();
     assert_eq!((layout.slots, layout.global_dim), (4, 2));
+    assert_eq!(layout.slot_header, FeatureLayout::SLOT_HEADER);
     assert_eq!(layout.slot_dim, FeatureLayout::SLOT_HEADER + 4 * env.alignment().pattern_count());
     let slots = env.slot_layout().expect("a slot layout");
     assert_eq!((slots.slots, slots.slot_dim, slots.global_dim), (layout.slots, layout.slot_dim, layout.global_dim));
@@ -200,8 +206,17 @@ fn invalid_configs_and_actions_are_errors() {
     for config in bad {
         assert!(PhyloEnv::new(toy_alignment(4, 10), config).is_err());
     }
-    let too_big = PhyloConfig { reward: PhyloReward::Jc69, bins: 1024, ..Default::default() };
-    assert!(PhyloEnv::new(toy_alignment(20, 10), too_big).unwrap_err().to_string().contains("actions"));
+    let too_big = PhyloConfig {
+        reward: PhyloReward::Jc69,
+        bins: 1024,
+        branch_actions: BranchActions::Joint,
+        ..Default::default()
+    };
+    let message = PhyloEnv::new(toy_alignment(20, 10), too_big.clone()).unwrap_err().to_string();
+    assert!(message.contains("actions") && message.contains("factorised"), "{message}");
+    let factorised = PhyloConfig { branch_actions: BranchActions::Factorised, ..too_big };
+    let env = PhyloEnv::new(toy_alignment(20, 10), factorised).expect("factorised actions stay small");
+    assert_eq!(env.action_count(), 190 + 1024 + 37 + 1);
     let env = parsimony(4);
     let mut source = env.source();
     assert!(env.step(&mut source, env.exit_action()).is_err());

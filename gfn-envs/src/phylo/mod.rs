@@ -19,13 +19,18 @@
 //! - [`simulate`]: random trees and JC69 alignments;
 //! - [`splits`]: split frequencies of tree samples and the majority-rule consensus tree.
 
+mod actions;
 pub mod alignment;
 pub mod annealing;
 pub mod config;
 pub mod env;
+mod export;
+mod factorised;
+mod features;
 pub mod fitch;
 pub mod forest;
 pub mod io;
+mod joint;
 pub mod likelihood;
 pub mod metrics;
 pub mod newick;
@@ -37,6 +42,8 @@ pub mod tree_file;
 
 #[cfg(test)]
 mod env_tests;
+#[cfg(test)]
+mod factorised_tests;
 #[cfg(test)]
 mod test_data;
 
