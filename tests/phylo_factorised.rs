@@ -92,7 +92,8 @@ fn cli_samples_newick_trees_that_the_tree_tools_read() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let fasta = ">a\nACGTACGTAA\n>b\nACGTACGTTA\n>c\nACGAACGTTC\n>d\nTCGAACCTTC\n>e\nTCGAAC-TTC\n";
     std::fs::write(dir.join("five.fasta"), fasta).expect("write");
-    let train = ["train", "phylo", "--alignment", "five.fasta", "--reward", "jc69", "--bins", "3", "--bin-size", "0.05"];
+    let train =
+        ["train", "phylo", "--alignment", "five.fasta", "--reward", "jc69", "--bins", "3", "--bin-size", "0.05"];
     for mode in ["factorised", "joint"] {
         let ckpt = dir.join(format!("{mode}.safetensors"));
         let ckpt_s = ckpt.to_str().expect("utf-8");

@@ -220,6 +220,8 @@ fn evaluator<E: Enumerable + 'static>(
     match mode {
         EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
         EvalMode::Mc => mc(),
+        // Hybrid environments (continuous steps) are not enumerable.
+        EvalMode::Auto if env.continuous().is_some() => mc(),
         EvalMode::Auto => match ExactEvaluator::with_limit(env, AUTO_EXACT_LIMIT.min(env.state_limit())) {
             Ok(e) => Ok(Box::new(e)),
             Err(Error::TooManyStates { .. }) => mc(),

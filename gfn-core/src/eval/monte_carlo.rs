@@ -69,7 +69,12 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
         if env.continuous().is_some() {
             // No backward trajectories (their continuous values cannot be read back from states):
             // log Z and the ELBO only.
-            return Ok(EvalReport { exact: false, log_z_exact: Some(log_z), elbo: Some(elbo), ..EvalReport::default() });
+            return Ok(EvalReport {
+                exact: false,
+                log_z_exact: Some(log_z),
+                elbo: Some(elbo),
+                ..EvalReport::default()
+            });
         }
         // Backward trajectories: `backward_samples` per sampled terminal object.
         let k = self.backward_samples;

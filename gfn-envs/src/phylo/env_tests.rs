@@ -18,7 +18,8 @@ fn parsimony(taxa: usize) -> PhyloEnv {
 
 /// JC69 with `bins` bins of width 0.05 and the given branch actions on a toy alignment.
 pub(super) fn jc69_with(taxa: usize, bins: usize, branch_actions: BranchActions) -> PhyloEnv {
-    let config = PhyloConfig { reward: PhyloReward::Jc69, bins, bin_size: 0.05, branch_actions, ..PhyloConfig::default() };
+    let config =
+        PhyloConfig { reward: PhyloReward::Jc69, bins, bin_size: 0.05, branch_actions, ..PhyloConfig::default() };
     PhyloEnv::new(toy_alignment(taxa, 30), config).unwrap()
 }
 

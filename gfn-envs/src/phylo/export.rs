@@ -23,7 +23,9 @@ impl PhyloEnv {
         for (i, node) in nodes.iter().enumerate().take(rest).skip(1) {
             ids[i] = match node.children {
                 None => builder.leaf(usize::from(node.min_leaf), self.edge_length(node)),
-                Some((l, r)) => builder.internal(vec![ids[usize::from(l)], ids[usize::from(r)]], self.edge_length(node), None),
+                Some((l, r)) => {
+                    builder.internal(vec![ids[usize::from(l)], ids[usize::from(r)]], self.edge_length(node), None)
+                }
             };
         }
         let taxon0 = builder.leaf(0, self.edge_length(&nodes[rest]));

@@ -125,7 +125,11 @@ pub fn marginal_log_likelihood<B: Backend>(env: &PhyloEnv, policy: &Policy<B>, o
         return Err(Error::config("samples", 0, "at least one importance sample is needed"));
     }
     if options.jitter && env.is_continuous() {
-        return Err(Error::config("jitter", true, "continuous branch lengths are not binned: there is nothing to jitter"));
+        return Err(Error::config(
+            "jitter",
+            true,
+            "continuous branch lengths are not binned: there is nothing to jitter",
+        ));
     }
     let draw = Draw { seed: options.seed, purpose: Purpose::Eval, round: 0 };
     let traj = sample_forward(env, policy, options.samples, Exploration::default(), draw)?;
