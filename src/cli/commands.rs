@@ -387,6 +387,9 @@ fn eval(args: EvalArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// A loaded trainer and the trajectories sampled from its policy.
+type Drawn<E> = (Trainer<E, Cpu>, Trajectories<<E as gfn_core::env::Environment>::State>);
+
 struct SampleJob {
     path: PathBuf,
     n: usize,
@@ -396,7 +399,7 @@ struct SampleJob {
 
 impl SampleJob {
     /// Loads the checkpoint and samples `n` trajectories.
-    fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<(Trainer<E, Cpu>, Trajectories<E::State>)> {
+    fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<Drawn<E>> {
         let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
         let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
