@@ -23,7 +23,7 @@ mod actions;
 pub mod alignment;
 pub mod annealing;
 pub mod config;
-mod continuous;
+pub mod continuous;
 pub mod env;
 mod export;
 mod factorised;
