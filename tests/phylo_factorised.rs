@@ -43,11 +43,12 @@ fn env(branch_actions: BranchActions) -> PhyloEnv {
 
 /// Trains TB with `policy` and returns the exact L1 distance to the target.
 fn exact_l1_after_training(policy: PolicyConfig, iterations: u64) -> f64 {
-    let joint = ExactEvaluator::new(&env(BranchActions::Joint)).expect("enumerable");
+    let joint_env = env(BranchActions::Joint);
     let env = env(BranchActions::Factorised);
     let report = check_environment(&env, &CheckOptions::default()).expect("conforms, slot layout included");
     assert!(report.exhaustive && report.terminals == 96);
     let evaluator = ExactEvaluator::new(&env).expect("enumerable");
+    let joint = ExactEvaluator::new(&joint_env).expect("enumerable");
     assert!((evaluator.log_z() - joint.log_z()).abs() < 1e-9, "the joint mode has the same target");
     let (max, perplexity) = target_summary(&evaluator);
     assert!(max < 0.5 && perplexity > 5.0, "target: max p {max}, perplexity {perplexity}");

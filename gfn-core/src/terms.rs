@@ -1,6 +1,8 @@
 //! Per-step log-terms of a batch of trajectories under a policy, and the map from objective
 //! coefficients back to logit gradients.
 
+mod continuous;
+
 use nalgebra::DMatrix;
 
 use crate::env::Environment;
@@ -18,7 +20,8 @@ pub struct StepTerms {
     pub forward_log_probs: Vec<f64>,
     /// Learned backward log-softmax rows of each step's state, `A` per step (empty for uniform).
     pub backward_log_probs: Vec<f64>,
-    /// `log P_F(a_t | s_t)`.
+    /// `log P_F(a_t | s_t)`, plus the log-density of the step's continuous values in hybrid
+    /// environments.
     pub log_pf: Vec<f64>,
     /// `log P_B(s_t | s_{t+1})`, 0 on exit steps.
     pub log_pb: Vec<f64>,
@@ -29,6 +32,8 @@ pub struct StepTerms {
     /// `log R(s_t)` where the state may exit, else `-inf` (only when required).
     pub log_reward_state: Vec<f64>,
     actions: usize,
+    /// Hybrid environments: `(step, trunk row, ∂ log p(x_t) / ∂ row)` of the continuous values.
+    density_grads: continuous::DensityGrads,
 }
 
 impl StepTerms {
@@ -62,6 +67,7 @@ impl StepTerms {
                 t_out.log_flow.push(f);
             }
         }
+        t_out.density_grads = continuous::add_log_densities(env, traj, output, &mut t_out.log_pf)?;
         let learned = output.backward_logits(0).is_some() && steps > 0;
         if learned {
             t_out.backward_log_probs.resize(steps * a, 0.0);
@@ -148,6 +154,9 @@ impl StepTerms {
             if let (Some(r), Some(&g)) = (layout.flow_row, grads.log_flow.get(t)) {
                 col[r] += g as f32;
             }
+        }
+        for &(t, row, d) in &self.density_grads {
+            d_trunk[(row, t)] += (grads.log_pf[t] * d) as f32;
         }
         if !self.backward_log_probs.is_empty() {
             for i in 0..traj.len() {

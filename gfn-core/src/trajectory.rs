@@ -27,6 +27,11 @@ pub struct Trajectories<S> {
     pub feature_dim: usize,
     /// Number of actions (mask width).
     pub action_count: usize,
+    /// Hybrid environments: the most continuous values a step draws (0 for discrete ones).
+    pub continuous_dim: usize,
+    /// Hybrid environments: the continuous values drawn at each step, `continuous_dim` per step
+    /// (the first `count(s_t, a_t)` are the drawn ones, the rest 0).
+    pub continuous: Vec<f64>,
 }
 
 impl<S> Trajectories<S> {
@@ -42,7 +47,20 @@ impl<S> Trajectories<S> {
             log_reward: Vec::new(),
             feature_dim,
             action_count,
+            continuous_dim: 0,
+            continuous: Vec::new(),
         }
+    }
+
+    /// An empty batch for a hybrid environment whose steps draw at most `continuous_dim` values.
+    pub fn with_continuous(feature_dim: usize, action_count: usize, continuous_dim: usize) -> Self {
+        Trajectories { continuous_dim, ..Self::new(feature_dim, action_count) }
+    }
+
+    /// The continuous values slot of step `t` (`continuous_dim` entries; empty for discrete
+    /// environments).
+    pub fn continuous_values(&self, t: usize) -> &[f64] {
+        &self.continuous[t * self.continuous_dim..(t + 1) * self.continuous_dim]
     }
 
     /// The number of trajectories.
@@ -90,6 +108,7 @@ impl<S> Trajectories<S> {
     pub fn append(&mut self, other: Trajectories<S>) {
         debug_assert_eq!(self.feature_dim, other.feature_dim);
         debug_assert_eq!(self.action_count, other.action_count);
+        debug_assert_eq!(self.continuous_dim, other.continuous_dim);
         let base = self.step_count();
         self.offsets.extend(other.offsets[1..].iter().map(|o| o + base));
         self.states.extend(other.states);
@@ -98,5 +117,6 @@ impl<S> Trajectories<S> {
         self.forward_masks.extend(other.forward_masks);
         self.backward_masks.extend(other.backward_masks);
         self.log_reward.extend(other.log_reward);
+        self.continuous.extend(other.continuous);
     }
 }

@@ -40,7 +40,7 @@ pub(crate) enum EnvName {
     /// Bayesian structure learning over DAGs (data or simulate, score, graph-prior).
     Dag,
     /// Phylogenetic trees over an alignment (alignment, reward, reward-temperature, reward-offset,
-    /// bins, bin-size).
+    /// bins, bin-size, branch-actions, branch-lengths).
     Phylo,
 }
 
@@ -105,6 +105,10 @@ pub(crate) struct EnvArgs {
     /// (one action per pair and bin pair, n(n−1)/2·B² actions).
     #[arg(long, value_parser = ["factorised", "joint"])]
     pub(crate) branch_actions: Option<String>,
+    /// Phylo (jc69): branch lengths as bins (the default) or continuous (log-lengths drawn from
+    /// the policy's mixture-of-Gaussians head; Monte-Carlo evaluation only).
+    #[arg(long, value_parser = ["bins", "continuous"])]
+    pub(crate) branch_lengths: Option<String>,
     /// Sets: pool size.
     #[arg(long)]
     pub(crate) pool_size: Option<usize>,

@@ -247,6 +247,8 @@ fn evaluator<E: Enumerable + 'static>(
     match mode {
         EvalMode::Exact => Ok(Box::new(ExactEvaluator::new(env)?)),
         EvalMode::Mc => mc(),
+        // Hybrid environments (continuous steps) are not enumerable.
+        EvalMode::Auto if env.continuous().is_some() => mc(),
         EvalMode::Auto => match ExactEvaluator::with_limit(env, AUTO_EXACT_LIMIT.min(env.state_limit())) {
             Ok(e) => Ok(Box::new(e)),
             Err(Error::TooManyStates { .. }) => mc(),
@@ -419,15 +421,15 @@ fn eval(args: EvalArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// A loaded trainer and the trajectories sampled from its policy.
+type Drawn<E> = (Trainer<E, Cpu>, Trajectories<<E as gfn_core::env::Environment>::State>);
+
 struct SampleJob {
     path: PathBuf,
     n: usize,
     seed: u64,
     format: SampleFormat,
 }
-
-/// A loaded checkpoint and the trajectories sampled from it.
-type Drawn<E> = (Trainer<E, Cpu>, Trajectories<<E as gfn_core::env::Environment>::State>);
 
 impl SampleJob {
     /// Loads the checkpoint and samples `n` trajectories.

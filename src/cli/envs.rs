@@ -4,7 +4,7 @@ use gfn_core::env::Enumerable;
 use gfn_envs::bitseq::{BitSequence, BitSequenceConfig};
 use gfn_envs::dag::{DagConfig, DagEnv, DataSource};
 use gfn_envs::hypergrid::{Hypergrid, HypergridConfig};
-use gfn_envs::phylo::config::{BranchActions, PhyloConfig, PhyloReward};
+use gfn_envs::phylo::config::{BranchActions, BranchLengths, PhyloConfig, PhyloReward};
 use gfn_envs::phylo::env::PhyloEnv;
 use gfn_envs::phylo::io::read_alignment;
 use gfn_envs::sequences::{SequenceConfig, SequenceGeneration};
@@ -141,6 +141,7 @@ impl EnvRecord {
                 ("alignment", a.alignment.is_some()),
                 ("reward", a.reward.is_some()),
                 ("branch-actions", a.branch_actions.is_some()),
+                ("branch-lengths", a.branch_lengths.is_some()),
             ];
             for (flag, given) in phylo_options {
                 if given {
@@ -207,7 +208,7 @@ fn apply_dag(c: &mut DagConfig, a: &EnvArgs) -> CliResult<()> {
 }
 
 /// Applies `--alignment` (made absolute, so checkpoints rebuild the environment from anywhere),
-/// `--reward` and `--branch-actions`.
+/// `--reward`, `--branch-actions` and `--branch-lengths`.
 fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
     if let Some(path) = &a.alignment {
         let absolute = std::path::absolute(path).map_err(|e| gfn_core::Error::io(path, e))?;
@@ -226,6 +227,25 @@ fn apply_phylo(record: &mut PhyloRecord, a: &EnvArgs) -> CliResult<()> {
             return Err(CliError::Usage(format!("unknown branch actions {other:?}: expected factorised or joint")));
         }
         None => {}
+    }
+    match a.branch_lengths.as_deref() {
+        Some("bins") => record.config.branch_lengths = BranchLengths::Bins,
+        Some("continuous") => record.config.branch_lengths = BranchLengths::Continuous,
+        Some(other) => {
+            return Err(CliError::Usage(format!("unknown branch lengths {other:?}: expected bins or continuous")));
+        }
+        None => {}
+    }
+    if record.config.branch_lengths == BranchLengths::Continuous {
+        // Bin options have no meaning with real lengths.
+        let binned = [
+            ("bins", a.bins.map(|b| b.to_string())),
+            ("bin_size", a.bin_size.map(|s| s.to_string())),
+            ("branch_actions", a.branch_actions.clone()),
+        ];
+        if let Some((field, Some(value))) = binned.into_iter().find(|(_, v)| v.is_some()) {
+            return Err(gfn_core::Error::config(field, value, "does not apply with branch_lengths = continuous").into());
+        }
     }
     Ok(())
 }

@@ -44,6 +44,13 @@ impl<S: Clone + Eq + std::hash::Hash + std::fmt::Debug> StateGraph<S> {
     /// [`Error::TooManyStates`] beyond `limit` states and with
     /// [`Error::InconsistentEnvironment`] on a cycle.
     pub fn build<E: Environment<State = S> + ?Sized>(env: &E, limit: usize) -> Result<Self> {
+        if env.continuous().is_some() {
+            return Err(Error::config(
+                "enumeration",
+                env.name(),
+                "the environment has continuous steps, so its states are not enumerable: use Monte-Carlo evaluation",
+            ));
+        }
         // Iterative DFS computing a reverse post-order (a topological order of a DAG).
         let mut discovered: HashMap<S, usize> = HashMap::new();
         let mut found: Vec<S> = Vec::new();

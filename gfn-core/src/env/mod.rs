@@ -10,10 +10,12 @@
 //! Built-in and user environments are usually generated with the derive macros of `gfn-macros`;
 //! this trait is what the engine consumes.
 
+pub mod continuous;
 mod graph;
 mod slots;
 mod typed;
 
+pub use continuous::ContinuousSteps;
 pub use graph::{Enumerable, StateGraph};
 pub use slots::{PairKind, SlotLayout};
 pub use typed::{Action, State};
@@ -88,6 +90,12 @@ pub trait Environment: Send + Sync {
             temperature,
             format!("environment {} has no reward temperature to change", self.name()),
         ))
+    }
+
+    /// The continuous part of the steps of a hybrid environment (see [`continuous`]); `None` (the
+    /// default) for a purely discrete one.
+    fn continuous(&self) -> Option<&dyn ContinuousSteps<Self::State>> {
+        None
     }
 }
 

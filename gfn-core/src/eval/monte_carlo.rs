@@ -22,7 +22,8 @@ use crate::{Error, Result};
 /// `L1 = Σ_x |p_T(x) − R(x)/Z| = E_{x∼p_T} |1 − R(x)/(Z p_T(x))| ≈ mean_i |1 − R(x_i)/(Ẑ p̂_T(x_i))|`.
 ///
 /// The estimate is consistent (it converges as both sample counts grow) but biased for finite
-/// samples; it is exact-free and works on any environment.
+/// samples; it is exact-free and works on any environment. For a hybrid environment
+/// ([`crate::env::continuous`]), which has no backward sampler, it reports `log Z` and the ELBO only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonteCarloEvaluator {
     /// Forward trajectories per evaluation.
@@ -65,6 +66,16 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
         let n = log_w.len() as f64;
         let log_z = logsumexp(&log_w) - n.ln();
         let elbo = log_w.iter().sum::<f64>() / n;
+        if env.continuous().is_some() {
+            // No backward trajectories (their continuous values cannot be read back from states):
+            // log Z and the ELBO only.
+            return Ok(EvalReport {
+                exact: false,
+                log_z_exact: Some(log_z),
+                elbo: Some(elbo),
+                ..EvalReport::default()
+            });
+        }
         // Backward trajectories: `backward_samples` per sampled terminal object.
         let k = self.backward_samples;
         let terminals: Vec<E::State> =

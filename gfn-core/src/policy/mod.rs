@@ -6,16 +6,21 @@
 //! softmax of the forward logits; `P_B` is uniform over the parents given by the backward mask, or
 //! the masked softmax of learned backward logits.
 //!
+//! For a hybrid environment ([`crate::env::continuous`]) the trunk has, after these rows, the raw
+//! mixture-of-Gaussians parameters of the continuous values ([`mixture`]).
+//!
 //! The networks are MLPs on the flat features ([`Architecture::Mlp`], the default) or, for
 //! environments with a [`SlotLayout`] (forests of trees, graphs), permutation-equivariant
 //! [`PairEncoder`](crate::nn::PairEncoder)s ([`Architecture::Pairs`]).
 
 pub mod categorical;
+pub mod mixture;
 mod net;
 mod output;
 mod scores;
 
 pub use categorical::Exploration;
+pub use mixture::MixtureHead;
 pub use output::{HeadLayout, PolicyOutput};
 
 use nalgebra::DMatrix;
@@ -91,6 +96,8 @@ pub struct PolicyConfig {
     pub log_z_init: f64,
     /// The kind of network (trunk and separate backward network alike).
     pub architecture: Architecture,
+    /// Hybrid environments only: Gaussians per continuous coordinate (in `1..=64`).
+    pub mixture_components: usize,
 }
 
 impl Default for PolicyConfig {
@@ -102,6 +109,7 @@ impl Default for PolicyConfig {
             backward: BackwardPolicy::Uniform,
             log_z_init: 0.0,
             architecture: Architecture::Mlp,
+            mixture_components: 5,
         }
     }
 }
@@ -114,6 +122,9 @@ impl PolicyConfig {
         }
         if let Some(w) = self.hidden.iter().find(|w| **w == 0) {
             return Err(Error::config("policy.hidden", w, "hidden widths must be positive"));
+        }
+        if !(1..=64).contains(&self.mixture_components) {
+            return Err(Error::config("policy.mixture_components", self.mixture_components, "must be in 1..=64"));
         }
         if !self.log_z_init.is_finite() {
             return Err(Error::config("policy.log_z_init", self.log_z_init, "must be finite"));
@@ -141,6 +152,7 @@ pub struct Policy<B: Backend = Cpu> {
     backend: B,
     config: PolicyConfig,
     layout: HeadLayout,
+    mixture: Option<MixtureHead>,
     trunk: Net<B>,
     backward_net: Option<Net<B>>,
     /// The learned log-partition function.
@@ -163,8 +175,9 @@ impl<B: Backend> Policy<B> {
         Self::with_slots(backend, config, feature_dim, action_count, None, flow_head, rng)
     }
 
-    /// A freshly initialised policy for the environment `env` (its feature length, actions and
-    /// slot layout), with a state-flow head if `flow_head`.
+    /// A freshly initialised policy for the environment `env` (its feature length, actions, slot
+    /// layout and, for a hybrid environment, the [`MixtureHead`] of its continuous values), with a
+    /// state-flow head if `flow_head`.
     pub fn for_env<E: Environment + ?Sized>(
         backend: B,
         config: &PolicyConfig,
@@ -172,8 +185,15 @@ impl<B: Backend> Policy<B> {
         flow_head: bool,
         rng: &mut crate::rng::Rng,
     ) -> Result<Self> {
-        let (feature_dim, action_count) = (env.feature_dim(), env.action_count());
-        Self::with_slots(backend, config, feature_dim, action_count, env.slot_layout(), flow_head, rng)
+        let shape = NetShape {
+            feature_dim: env.feature_dim(),
+            action_count: env.action_count(),
+            slots: env.slot_layout(),
+            heads: 1,
+            scalars: usize::from(flow_head),
+        };
+        let mixture = env.continuous().map(|steps| MixtureHead::new(steps, config.mixture_components));
+        Self::build(backend, config, shape, mixture, rng)
     }
 
     /// Like [`Policy::new`], with the environment's slot layout (required by
@@ -188,14 +208,27 @@ impl<B: Backend> Policy<B> {
         flow_head: bool,
         rng: &mut crate::rng::Rng,
     ) -> Result<Self> {
+        let shape = NetShape { feature_dim, action_count, slots, heads: 1, scalars: usize::from(flow_head) };
+        Self::build(backend, config, shape, None, rng)
+    }
+
+    /// Builds a policy for `shape` (one head of forward logits; `scalars` = 1 with a flow head),
+    /// adding the shared backward logits and the `mixture` rows to the trunk.
+    fn build(
+        backend: B,
+        config: &PolicyConfig,
+        shape: NetShape,
+        mixture: Option<MixtureHead>,
+        rng: &mut crate::rng::Rng,
+    ) -> Result<Self> {
         config.validate()?;
-        let layout = HeadLayout::new(action_count, config.backward == BackwardPolicy::LearnedShared, flow_head);
+        let shared_backward = config.backward == BackwardPolicy::LearnedShared;
+        let layout = HeadLayout::new(shape.action_count, shared_backward, shape.scalars > 0)
+            .with_mixture(mixture.map_or(0, |m| m.rows()));
         let shape = NetShape {
-            feature_dim,
-            action_count,
-            slots,
-            heads: 1 + usize::from(layout.backward_offset.is_some()),
-            scalars: usize::from(flow_head),
+            heads: 1 + usize::from(shared_backward),
+            scalars: shape.scalars + mixture.map_or(0, |m| m.rows()),
+            ..shape
         };
         let trunk = Net::new(&backend, config, shape, rng)?;
         let backward_net = match config.backward {
@@ -204,7 +237,7 @@ impl<B: Backend> Policy<B> {
             }
             _ => None,
         };
-        Ok(Policy { backend, config: config.clone(), layout, trunk, backward_net, log_z: config.log_z_init })
+        Ok(Policy { backend, config: config.clone(), layout, mixture, trunk, backward_net, log_z: config.log_z_init })
     }
 
     /// The configuration the policy was built with.
@@ -215,6 +248,11 @@ impl<B: Backend> Policy<B> {
     /// The output layout of the trunk.
     pub fn layout(&self) -> HeadLayout {
         self.layout
+    }
+
+    /// The mixture head of the continuous values (hybrid environments only).
+    pub fn mixture(&self) -> Option<MixtureHead> {
+        self.mixture
     }
 
     /// The compute backend.
@@ -232,7 +270,7 @@ impl<B: Backend> Policy<B> {
     pub fn infer(&self, features: &DMatrix<f32>) -> Result<PolicyOutput> {
         let trunk = self.trunk.infer(&self.backend, features)?;
         let backward = self.backward_net.as_ref().map(|net| net.infer(&self.backend, features)).transpose()?;
-        Ok(PolicyOutput::new(self.layout, trunk, backward))
+        Ok(PolicyOutput::new(self.layout, self.mixture, trunk, backward))
     }
 
     /// Evaluates the policy on `features`, keeping activations in `cache` for [`Policy::backward`].
@@ -243,7 +281,7 @@ impl<B: Backend> Policy<B> {
             .as_ref()
             .map(|net| net.forward(&self.backend, features, &mut cache.backward))
             .transpose()?;
-        Ok(PolicyOutput::new(self.layout, trunk, backward))
+        Ok(PolicyOutput::new(self.layout, self.mixture, trunk, backward))
     }
 
     /// Accumulates parameter gradients from output gradients: `d_trunk` has the trunk's layout;

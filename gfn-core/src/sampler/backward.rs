@@ -15,13 +15,21 @@ use crate::{Error, Result};
 /// (uniform over parents, or the policy's learned backward logits).
 ///
 /// Fails if a terminal object may not exit, has an invalid log-reward, or if a state without
-/// parents is not the source.
+/// parents is not the source, and for hybrid environments (whose steps' continuous values it
+/// cannot read back from states).
 pub fn sample_backward<E: Environment, B: Backend>(
     env: &E,
     policy: &Policy<B>,
     terminals: &[E::State],
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
+    if env.continuous().is_some() && !terminals.is_empty() {
+        return Err(Error::config(
+            "sampler",
+            env.name(),
+            "backward trajectories are not supported for environments with continuous steps",
+        ));
+    }
     let actions = env.action_count();
     let exit = env.exit_action();
     let source = env.source();

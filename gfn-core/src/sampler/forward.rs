@@ -42,6 +42,9 @@ pub fn sample_forward<E: Environment, B: Backend>(
     exploration: Exploration,
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
+    if let Some(steps) = env.continuous() {
+        return super::hybrid::sample_forward_hybrid(env, steps, policy, n, exploration, draw);
+    }
     let actions = env.action_count();
     let exit = env.exit_action();
     let mut active: Vec<Slot<E::State>> =

@@ -8,6 +8,7 @@
 
 mod backward;
 mod forward;
+mod hybrid;
 
 pub use backward::sample_backward;
 pub use forward::{Draw, sample_forward};
@@ -38,6 +39,8 @@ struct Record<S> {
     features: Vec<f32>,
     forward_masks: Vec<bool>,
     backward_masks: Vec<bool>,
+    /// Hybrid environments: the continuous values of each step, `continuous_dim` per step.
+    continuous: Vec<f64>,
 }
 
 impl<S: Clone> Running<S> {
@@ -53,6 +56,7 @@ impl<S: Clone> Running<S> {
                 features: Vec::new(),
                 forward_masks: Vec::new(),
                 backward_masks: Vec::new(),
+                continuous: Vec::new(),
             },
         };
         r.refresh(env);

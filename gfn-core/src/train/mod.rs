@@ -7,6 +7,7 @@ mod config;
 mod divergence_step;
 mod fit;
 mod flow_step;
+mod hybrid;
 mod metrics;
 mod reward_override;
 mod trainer;

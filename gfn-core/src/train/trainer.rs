@@ -142,6 +142,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// A trainer on the given backend; the policy is initialised from the seed.
     pub fn with_backend(env: E, config: TrainConfig, backend: B) -> Result<Self> {
         config.validate()?;
+        super::hybrid::check_supported(&env, &config)?;
         let mut config = config;
         let reward_temperature = if config.anneal.is_active() {
             let t = env.reward_temperature().ok_or_else(|| {

@@ -50,6 +50,28 @@ impl std::fmt::Display for BranchActions {
     }
 }
 
+/// How JC69 branch lengths are represented (DOMAINS §1.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BranchLengths {
+    /// Discrete bins (`bins`, `bin_size`), chosen by [`BranchActions`].
+    #[default]
+    Bins,
+    /// Real lengths: a merge chooses the pair and draws its two edges' log-lengths from the
+    /// policy's mixture head (the final merge one, for the fused edge); see
+    /// [`super::continuous`]. JC69 only; not enumerable.
+    Continuous,
+}
+
+impl std::fmt::Display for BranchLengths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BranchLengths::Bins => "bins",
+            BranchLengths::Continuous => "continuous",
+        })
+    }
+}
+
 /// Parameters of [`super::env::PhyloEnv`] (besides the alignment).
 ///
 /// The training log-reward is `(offset + log R) / temperature` (DOMAINS §4.5): the offset `C` only
@@ -70,8 +92,10 @@ pub struct PhyloConfig {
     pub bin_size: f64,
     /// JC69 only: the rate λ > 0 of the Exponential branch-length prior.
     pub prior_rate: f64,
-    /// JC69 only: joint or factorised branch-length actions.
+    /// JC69 only: joint or factorised branch-length actions (bins only).
     pub branch_actions: BranchActions,
+    /// JC69 only: binned or continuous branch lengths.
+    pub branch_lengths: BranchLengths,
     /// Parsimony only: how `?`/`N` are coded.
     pub missing: MissingCoding,
 }
@@ -86,6 +110,7 @@ impl Default for PhyloConfig {
             bin_size: 0.001,
             prior_rate: 10.0,
             branch_actions: BranchActions::Factorised,
+            branch_lengths: BranchLengths::Bins,
             missing: MissingCoding::AllStates,
         }
     }
@@ -108,6 +133,13 @@ impl PhyloConfig {
         }
         if !(self.prior_rate.is_finite() && self.prior_rate > 0.0) {
             return Err(Error::config("prior_rate", self.prior_rate, "must be finite and > 0"));
+        }
+        if self.branch_lengths == BranchLengths::Continuous && self.reward != PhyloReward::Jc69 {
+            return Err(Error::config(
+                "branch_lengths",
+                self.branch_lengths,
+                format!("needs the jc69 reward (the {} reward has no branch lengths)", self.reward),
+            ));
         }
         Ok(())
     }

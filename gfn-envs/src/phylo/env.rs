@@ -18,6 +18,9 @@
 //!     `2n − 3` edge actions. A merge is the chain pair → left bin → right bin → pair again
 //!     (commit), the final merge bin → edge (commit), through [`Pending`] states;
 //!   - *exit*, the last index, only at the unrooted tree.
+//! - **Continuous branch lengths** ([`BranchLengths::Continuous`], [`super::continuous`]): the
+//!   actions are `[pair: P][edge: 2n − 3][exit]`; a pair action merges at once, drawing the two new
+//!   edges' log-lengths, and the edge action of a two-tree forest draws the fused edge's.
 //! - **Backward policy**: the uniform backward policy of the engine (uniform over backward-mask
 //!   actions) is exactly PhyloGFN's: a forest has one parent per non-leaf tree (split its root;
 //!   `P_B = 1 / #non-leaf trees`) and an unrooted tree has one parent per edge (`P_B = 1/(2n − 3)`),
@@ -39,10 +42,10 @@ use gfn_core::{Error, Result};
 
 use super::actions::{ActionLayout, Move};
 use super::alignment::Alignment;
-use super::config::{BranchActions, PhyloConfig, PhyloReward};
+use super::config::{BranchActions, BranchLengths, PhyloConfig, PhyloReward};
 pub use super::features::FeatureLayout;
 use super::fitch::FitchSet;
-use super::forest::{NO_BIN, RootedTree, unroot};
+use super::forest::{Edge, Node, RootedTree, unroot};
 use super::likelihood::{Partials, log_exponential_prior};
 use super::newick::quote;
 
@@ -125,13 +128,11 @@ impl PhyloEnv {
         if n > MAX_TAXA {
             return Err(Error::config("taxa", n, format!("the environment supports at most {MAX_TAXA} taxa")));
         }
-        let bins = match config.reward {
-            PhyloReward::Parsimony => 1,
-            PhyloReward::Jc69 => config.bins,
-        };
-        let mode = match config.reward {
-            PhyloReward::Parsimony => BranchActions::Joint,
-            PhyloReward::Jc69 => config.branch_actions,
+        // Continuous lengths use the factorised layout without bins: [pair][edge][exit].
+        let (bins, mode) = match (config.reward, config.branch_lengths) {
+            (PhyloReward::Parsimony, _) => (1, BranchActions::Joint),
+            (PhyloReward::Jc69, BranchLengths::Bins) => (config.bins, config.branch_actions),
+            (PhyloReward::Jc69, BranchLengths::Continuous) => (0, BranchActions::Factorised),
         };
         let actions = ActionLayout::action_count_wide(mode, n, bins);
         if actions > MAX_ACTIONS as u128 {
@@ -167,7 +168,8 @@ impl PhyloEnv {
         self.alignment.taxon_count()
     }
 
-    /// The number of branch-length bins `B` of the action space (1 for parsimony).
+    /// The number of branch-length bins `B` of the action space (1 for parsimony, 0 with
+    /// continuous branch lengths).
     pub fn bins(&self) -> usize {
         self.actions.bins
     }
@@ -178,17 +180,32 @@ impl PhyloEnv {
         self.actions.mode
     }
 
+    /// Whether branch lengths are real numbers drawn by the policy ([`BranchLengths::Continuous`]).
+    pub fn is_continuous(&self) -> bool {
+        self.config.branch_lengths == BranchLengths::Continuous
+    }
+
+    /// The length of the edge above `node`: the bin's length or the real length (JC69), `None`
+    /// at a root or without branch lengths (parsimony).
+    pub fn edge_length(&self, node: &Node) -> Option<f64> {
+        match (self.config.reward, node.edge()) {
+            (PhyloReward::Parsimony, _) | (_, Edge::ROOT) => None,
+            (PhyloReward::Jc69, edge) if self.is_continuous() => Some(edge.real_length()),
+            (PhyloReward::Jc69, edge) => Some(self.config.bin_length(edge.bin)),
+        }
+    }
+
     /// The edge created by the final merge of a two-tree forest.
     pub(super) fn final_edge(&self, forest: &Forest) -> usize {
         unroot(&forest.trees[0], &forest.trees[1], 0, self.taxon_count()).1
     }
 
-    /// The split of the tree at position `i` back into the parent forest: `(j, left, left_bin,
-    /// right, right_bin)`, where `j` is the position of `right` in the parent, or `None` for a leaf.
-    pub(super) fn split_at(&self, forest: &Forest, i: usize) -> Option<(usize, RootedTree, u16, RootedTree, u16)> {
-        let (left, left_bin, right, right_bin) = forest.trees[i].split()?;
+    /// The split of the tree at position `i` back into the parent forest: `(j, left, left_edge,
+    /// right, right_edge)`, where `j` is the position of `right` in the parent, or `None` for a leaf.
+    pub(super) fn split_at(&self, forest: &Forest, i: usize) -> Option<(usize, RootedTree, Edge, RootedTree, Edge)> {
+        let (left, left_edge, right, right_edge) = forest.trees[i].split_edges()?;
         let j = 1 + forest.trees.iter().enumerate().filter(|&(x, t)| x != i && t.min_leaf() < right.min_leaf()).count();
-        Some((j, left, left_bin, right, right_bin))
+        Some((j, left, left_edge, right, right_edge))
     }
 
     pub(super) fn invalid(&self, forest: &Forest, action: usize, reason: impl Into<String>) -> Error {
@@ -240,6 +257,9 @@ impl Environment for PhyloEnv {
 
     fn forward_mask(&self, state: &Forest, mask: &mut [bool]) {
         mask.fill(false);
+        if self.is_continuous() {
+            return self.continuous_forward_mask(state, mask);
+        }
         match self.actions.mode {
             BranchActions::Joint => self.joint_forward_mask(state, mask),
             BranchActions::Factorised => self.factorised_forward_mask(state, mask),
@@ -248,6 +268,9 @@ impl Environment for PhyloEnv {
 
     fn backward_mask(&self, state: &Forest, mask: &mut [bool]) {
         mask.fill(false);
+        if self.is_continuous() {
+            return self.continuous_backward_mask(state, mask);
+        }
         match self.actions.mode {
             BranchActions::Joint => self.joint_backward_mask(state, mask),
             BranchActions::Factorised => self.factorised_backward_mask(state, mask),
@@ -258,6 +281,9 @@ impl Environment for PhyloEnv {
         match self.actions.decode(action) {
             None => Err(self.invalid(state, action, format!("outside the action space 0..{}", self.action_count()))),
             Some(Move::Exit) => Err(self.invalid(state, action, "the exit action has no child state")),
+            Some(_) if self.is_continuous() => {
+                Err(self.invalid(state, action, "continuous branch lengths: every merge draws lengths (step_with)"))
+            }
             Some(m) => match self.actions.mode {
                 BranchActions::Joint => self.joint_step(state, action, m),
                 BranchActions::Factorised => self.factorised_step(state, action, m),
@@ -269,6 +295,7 @@ impl Environment for PhyloEnv {
         match self.actions.decode(action) {
             None => Err(self.invalid(state, action, format!("outside the action space 0..{}", self.action_count()))),
             Some(Move::Exit) => Err(self.invalid(state, action, "the exit action is never a backward action")),
+            Some(m) if self.is_continuous() => self.continuous_backward_step(state, action, m),
             Some(m) => match self.actions.mode {
                 BranchActions::Joint => self.joint_backward_step(state, action, m),
                 BranchActions::Factorised => self.factorised_backward_step(state, action, m),
@@ -297,6 +324,10 @@ impl Environment for PhyloEnv {
         Ok(PhyloEnv { config, ..self.clone() })
     }
 
+    fn continuous(&self) -> Option<&dyn gfn_core::env::ContinuousSteps<Forest>> {
+        self.is_continuous().then_some(self as _)
+    }
+
     fn signature(&self) -> String {
         let c = &self.config;
         let mut hash = 0xcbf2_9ce4_8422_2325u64;
@@ -306,7 +337,7 @@ impl Environment for PhyloEnv {
             }
         }
         format!(
-            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}{}",
+            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}{}{}",
             c.reward,
             self.taxon_count(),
             self.alignment.site_count(),
@@ -319,7 +350,8 @@ impl Environment for PhyloEnv {
             match self.actions.mode {
                 BranchActions::Joint => "",
                 BranchActions::Factorised => ":factorised",
-            }
+            },
+            if self.is_continuous() { ":continuous" } else { "" }
         )
     }
 }
@@ -347,10 +379,8 @@ impl PhyloEnv {
 
     /// The JC69 partials at the root of `tree` and the log prior density of its branch lengths.
     pub fn partials_tree(&self, tree: &RootedTree) -> (Partials, f64) {
-        let lengths: Vec<f64> =
-            tree.nodes().iter().map(|n| if n.bin == NO_BIN { 0.0 } else { self.config.bin_length(n.bin) }).collect();
-        let edges: Vec<f64> =
-            lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+        let lengths: Vec<f64> = tree.nodes().iter().map(|n| self.edge_length(n).unwrap_or(0.0)).collect();
+        let edges: Vec<f64> = tree.nodes().iter().filter_map(|n| self.edge_length(n)).collect();
         (self.partials_with_lengths(tree, &lengths), log_exponential_prior(&edges, self.config.prior_rate))
     }
 
@@ -387,7 +417,7 @@ impl PhyloEnv {
                 }
             }
             if env.config.reward == PhyloReward::Jc69 && i + 1 != tree.nodes().len() {
-                let length = if node.bin == NO_BIN { 0.0 } else { env.config.bin_length(node.bin) };
+                let length = env.edge_length(node).unwrap_or(0.0);
                 out.push_str(&format!(":{length}"));
             }
         }
@@ -399,12 +429,14 @@ impl PhyloEnv {
 
     /// The untempered `log R` of one tree: `−M` or `log P(Y | T, b) + log P(b)` (for the terminal
     /// unrooted tree, whose virtual root lies on an edge, this is the reward of the unrooted tree).
+    /// With continuous branch lengths the density is over the drawn `u = log b`, so the
+    /// log-Jacobian `Σ_e log b_e` is added ([`gfn_core::env::continuous`]).
     pub fn tree_log_reward(&self, tree: &RootedTree) -> f64 {
         match self.config.reward {
             PhyloReward::Parsimony => -self.fitch_tree(tree).1,
             PhyloReward::Jc69 => {
                 let (partials, log_prior) = self.partials_tree(tree);
-                partials.log_likelihood(self.alignment.weights()) + log_prior
+                partials.log_likelihood(self.alignment.weights()) + log_prior + self.log_jacobian(tree)
             }
         }
     }

@@ -108,7 +108,7 @@ impl PhyloEnv {
                 Some((found, left_tree, left, right_tree, right)) if found == j => {
                     state.trees[i] = left_tree;
                     state.trees.insert(j, right_tree);
-                    Some(Some(Pending::Ready { i, j, left, right }))
+                    Some(Some(Pending::Ready { i, j, left: left.bin, right: right.bin }))
                 }
                 _ => None,
             },

@@ -52,7 +52,8 @@ impl PhyloEnv {
             PhyloReward::Parsimony => FITCH_STATES,
             PhyloReward::Jc69 => NUCLEOTIDE_STATES,
         };
-        let (slot_header, global_dim) = match self.actions.mode {
+        let pending = if self.is_continuous() { BranchActions::Joint } else { self.actions.mode };
+        let (slot_header, global_dim) = match pending {
             BranchActions::Joint => (FeatureLayout::SLOT_HEADER, FeatureLayout::GLOBAL),
             BranchActions::Factorised => (
                 FeatureLayout::SLOT_HEADER + FeatureLayout::PENDING_FLAGS,

@@ -37,8 +37,8 @@ impl PhyloEnv {
             return;
         }
         for i in 0..state.trees.len() {
-            if let Some((j, _, left_bin, _, right_bin)) = self.split_at(state, i) {
-                mask[self.actions.merge(i, j, left_bin, right_bin)] = true;
+            if let Some((j, _, left, _, right)) = self.split_at(state, i) {
+                mask[self.actions.merge(i, j, left.bin, right.bin)] = true;
             }
         }
     }
@@ -74,7 +74,7 @@ impl PhyloEnv {
         let k = state.trees.len();
         match m {
             Move::Merge { i, j, left, right } if k >= 2 && i < k => match self.split_at(state, i) {
-                Some((found, l, lb, r, rb)) if (found, lb, rb) == (j, left, right) => {
+                Some((found, l, lb, r, rb)) if (found, lb.bin, rb.bin) == (j, left, right) => {
                     state.trees[i] = l;
                     state.trees.insert(j, r);
                     Ok(())

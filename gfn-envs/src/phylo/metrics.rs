@@ -101,6 +101,7 @@ pub struct MllOptions {
     /// Whether to jitter each branch length uniformly within its bin and add `(2n − 3) log(bin
     /// size)`, turning the discrete proposal into a density over continuous lengths (DOMAINS §1.5).
     /// Without it the result estimates the discrete sum `Σ_{T, b} P(Y | T, b) P(b) P(T)` instead.
+    /// With continuous branch lengths the proposal already is a density, and jitter is an error.
     pub jitter: bool,
 }
 
@@ -112,12 +113,23 @@ pub struct MllOptions {
 /// The rewards are untempered (the environment's temperature and offset do not enter). With
 /// jitter, each length `(k + 1) s` of bin `k` becomes uniform on `[(k + ½) s, (k + 3⁄2) s]`
 /// (the fused root edge is jittered like any other edge: it is one edge of the state).
+///
+/// With continuous branch lengths the proposal is a density over the log-lengths `u`, so the
+/// weight gains the log-Jacobian `Σ_e u_e` (as the environment's reward does) and there is no
+/// jitter and no bin-size term.
 pub fn marginal_log_likelihood<B: Backend>(env: &PhyloEnv, policy: &Policy<B>, options: MllOptions) -> Result<f64> {
     if env.config().reward != PhyloReward::Jc69 {
         return Err(Error::config("reward", env.config().reward, "the marginal likelihood needs the jc69 reward"));
     }
     if options.samples == 0 {
         return Err(Error::config("samples", 0, "at least one importance sample is needed"));
+    }
+    if options.jitter && env.is_continuous() {
+        return Err(Error::config(
+            "jitter",
+            true,
+            "continuous branch lengths are not binned: there is nothing to jitter",
+        ));
     }
     let draw = Draw { seed: options.seed, purpose: Purpose::Eval, round: 0 };
     let traj = sample_forward(env, policy, options.samples, Exploration::default(), draw)?;
@@ -134,17 +146,18 @@ pub fn marginal_log_likelihood<B: Backend>(env: &PhyloEnv, policy: &Policy<B>, o
             .iter()
             .map(|node| match (node.bin, options.jitter) {
                 (NO_BIN, _) => 0.0,
-                (bin, false) => env.config().bin_length(bin),
                 (bin, true) => (f64::from(bin) + 0.5 + rng.random::<f64>()) * size,
+                (_, false) => env.edge_length(node).unwrap_or(0.0),
             })
             .collect();
         let edges: Vec<f64> =
             lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+        let log_jacobian = env.log_jacobian(tree);
         let log_lik = env.partials_with_lengths(tree, &lengths).log_likelihood(env.alignment().weights());
         let log_prior = log_exponential_prior(&edges, env.config().prior_rate);
         let log_ratio: f64 = traj.steps(i).map(|t| terms.log_pb[t] - terms.log_pf[t]).sum();
         let correction = if options.jitter { (2 * n - 3) as f64 * size.ln() } else { 0.0 };
-        log_w.push(log_lik + log_prior + log_ratio + correction);
+        log_w.push(log_lik + log_prior + log_jacobian + log_ratio + correction);
     }
     let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log_mean = max + (log_w.iter().map(|w| (w - max).exp()).sum::<f64>() / log_w.len() as f64).ln();

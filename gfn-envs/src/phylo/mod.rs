@@ -23,6 +23,7 @@
 mod actions;
 pub mod alignment;
 pub mod config;
+pub mod continuous;
 pub mod env;
 mod export;
 mod factorised;
@@ -40,6 +41,8 @@ pub mod splits;
 pub mod tree;
 pub mod tree_file;
 
+#[cfg(test)]
+mod continuous_tests;
 #[cfg(test)]
 mod env_tests;
 #[cfg(test)]
