@@ -26,5 +26,15 @@ pub(super) fn check_supported<E: Environment>(env: &E, config: &TrainConfig) -> 
             format!("{} has continuous steps, which replay buffers (discrete action paths) cannot store", env.name()),
         ));
     }
+    if config.anneal.is_active() {
+        return Err(Error::config(
+            "anneal",
+            config.anneal.kind,
+            format!(
+                "{} has continuous steps: annealing rescores the best object from its discrete action path",
+                env.name()
+            ),
+        ));
+    }
     Ok(())
 }

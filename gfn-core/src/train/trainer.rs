@@ -246,8 +246,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.scalars.best.as_ref()
     }
 
-    /// The terminal state of [`Trainer::best_seen`].
+    /// The terminal state of [`Trainer::best_seen`]; `None` also for environments with continuous
+    /// steps, whose drawn values an action path does not hold.
     pub fn best_terminal(&self) -> Result<Option<E::State>> {
+        if self.env.continuous().is_some() {
+            return Ok(None);
+        }
         self.scalars.best.as_ref().map(|b| self.replay_path(&b.path)).transpose()
     }
 
