@@ -136,7 +136,7 @@ pub(crate) fn train_results(trainer: &Trainer<PhyloEnv>) -> CliResult<serde_json
         return Ok(json!({ "best_tree": null }));
     };
     let tree = &best.trees[0];
-    let newick = env.newick(tree);
+    let newick = write_newick(&env.unrooted_tree(&best)?);
     Ok(match env.config().reward {
         PhyloReward::Parsimony => json!({ "best_tree": newick, "best_parsimony": env.fitch_tree(tree).1 }),
         PhyloReward::Jc69 => {

@@ -78,7 +78,7 @@ pub fn grad_blocks(
     mut visit: impl FnMut(usize, &[f32]) -> Result<()>,
 ) -> Result<()> {
     let count = groups.len().saturating_sub(1);
-    let mut block = Vec::new();
+    let (mut block, mut active) = (Vec::new(), Vec::new());
     let mut status = Ok(());
     // Layers are visited last first; `end` is where the current layer's parameters end.
     let mut end = mlp.parameter_count();
@@ -97,7 +97,7 @@ pub fn grad_blocks(
             block.clear();
             block.resize(count * len, 0.0);
             for (values, w) in block.chunks_exact_mut(len).zip(groups.windows(2)) {
-                outer_product_sum((dys, n_out), (xs, n_in), c0..c1, w[0]..w[1], values);
+                outer_product_sum((dys, n_out), (xs, n_in), c0..c1, w[0]..w[1], values, &mut active);
             }
             if let Err(e) = visit(start + c0 * n_out, &block) {
                 status = Err(e);
@@ -123,8 +123,9 @@ const LANES: usize = 16;
 
 /// `out[(c − c0)·n_out + r] = Σ_{t ∈ steps} x[c, t] · dy[r, t]` for the weight columns `c` of
 /// `columns`: one group's gradient of those columns, with `dy` (`n_out` rows) and `x` (`n_in` rows)
-/// column-major. Accumulates [`LANES`] rows of a column in registers over the group's steps, skipping
-/// steps whose input is 0 (inactive ReLU units); compiled for several SIMD levels.
+/// column-major; `active` is scratch. Accumulates [`LANES`] rows of a column in registers over
+/// the group's steps, skipping steps whose input is 0 (inactive ReLU units); compiled for several
+/// SIMD levels.
 #[multiversion(targets = "simd")]
 fn outer_product_sum(
     (dy, n_out): (&[f32], usize),
@@ -132,15 +133,15 @@ fn outer_product_sum(
     columns: std::ops::Range<usize>,
     steps: std::ops::Range<usize>,
     out: &mut [f32],
+    active: &mut Vec<(usize, f32)>,
 ) {
-    let mut active = Vec::with_capacity(steps.len());
     for (column, c) in out.chunks_exact_mut(n_out).zip(columns) {
         active.clear();
         active.extend(steps.clone().map(|t| (t, x[t * n_in + c])).filter(|&(_, a)| a != 0.0));
         let mut rows = column.chunks_exact_mut(LANES);
         for (chunk, r) in (&mut rows).zip((0..n_out).step_by(LANES)) {
             let mut acc = [0.0f32; LANES];
-            for &(t, a) in &active {
+            for &(t, a) in active.iter() {
                 let g = &dy[t * n_out + r..t * n_out + r + LANES];
                 for k in 0..LANES {
                     acc[k] += a * g[k];

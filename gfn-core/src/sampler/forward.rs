@@ -42,9 +42,12 @@ pub fn sample_forward<E: Environment, B: Backend>(
     exploration: Exploration,
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
-    if let Some(steps) = env.continuous() {
-        return super::hybrid::sample_forward_hybrid(env, steps, policy, n, exploration, draw);
+    // Hybrid environments also draw each step's continuous values from the mixture head.
+    let hybrid = env.continuous();
+    if let Some(steps) = hybrid {
+        super::hybrid::check_policy(steps, policy)?;
     }
+    let dim = hybrid.map_or(0, |steps| steps.dim());
     let actions = env.action_count();
     let exit = env.exit_action();
     let mut active: Vec<Slot<E::State>> =
@@ -66,18 +69,35 @@ pub fn sample_forward<E: Environment, B: Backend>(
             }
             let action = sample_action(&slot.log_probs, &r.forward_mask, exploration, &mut slot.rng, &mut slot.scratch);
             r.push(action);
+            let values = match hybrid {
+                Some(steps) => {
+                    let values = super::hybrid::draw_values(steps, &output, j, &r.state, action, &mut slot.rng)?;
+                    r.record.continuous.extend(&values);
+                    r.record.continuous.resize(r.record.actions.len() * dim, 0.0);
+                    values
+                }
+                None => Vec::new(),
+            };
             if action == exit {
                 let log_reward = env.checked_log_reward(&r.state)?;
                 if log_reward == f64::NEG_INFINITY {
+                    let reason = if hybrid.is_some() {
+                        "a sampled terminal object has zero reward density"
+                    } else {
+                        "a sampled terminal object has zero reward; mask its exit action instead"
+                    };
                     return Err(Error::InvalidReward {
                         value: log_reward,
                         state: format!("{:?}", r.state),
-                        reason: "a sampled terminal object has zero reward; mask its exit action instead".into(),
+                        reason: reason.into(),
                     });
                 }
                 return Ok(Some(log_reward));
             }
-            env.step(&mut r.state, action)?;
+            match hybrid {
+                Some(steps) => steps.step_with(&mut r.state, action, &values)?,
+                None => env.step(&mut r.state, action)?,
+            }
             r.refresh(env);
             if !r.backward_mask[action] {
                 return Err(Error::InconsistentEnvironment(format!(
@@ -101,13 +121,14 @@ pub fn sample_forward<E: Environment, B: Backend>(
         }
         active = still;
     }
-    let mut out = Trajectories::new(env.feature_dim(), actions);
+    let mut out = Trajectories::with_continuous(env.feature_dim(), actions, dim);
     for (record, log_reward) in done.into_iter().flatten() {
         out.states.extend(record.states);
         out.actions.extend(record.actions);
         out.features.extend(record.features);
         out.forward_masks.extend(record.forward_masks);
         out.backward_masks.extend(record.backward_masks);
+        out.continuous.extend(record.continuous);
         out.log_reward.push(log_reward);
         out.offsets.push(out.actions.len());
     }

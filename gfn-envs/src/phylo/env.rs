@@ -47,7 +47,6 @@ pub use super::features::FeatureLayout;
 use super::fitch::FitchSet;
 use super::forest::{Edge, Node, RootedTree, unroot};
 use super::likelihood::{Partials, log_exponential_prior};
-use super::newick::quote;
 
 /// The most taxa the environment accepts.
 pub const MAX_TAXA: usize = 128;
@@ -398,33 +397,6 @@ impl PhyloEnv {
             });
         }
         partials.pop().expect("non-empty").into_owned()
-    }
-
-    /// `tree` in Newick with the alignment's taxon names, and for JC69 the branch lengths of its
-    /// bins. The terminal unrooted tree (rooted on taxon 0's edge) is written with a bifurcating
-    /// root whose taxon-0 side has length 0, which is the same unrooted tree.
-    pub fn newick(&self, tree: &RootedTree) -> String {
-        fn write(env: &PhyloEnv, tree: &RootedTree, i: usize, out: &mut String) {
-            let node = &tree.nodes()[i];
-            match node.children {
-                None => out.push_str(&quote(&env.alignment.taxa()[usize::from(node.min_leaf)])),
-                Some((l, r)) => {
-                    out.push('(');
-                    write(env, tree, usize::from(l), out);
-                    out.push(',');
-                    write(env, tree, usize::from(r), out);
-                    out.push(')');
-                }
-            }
-            if env.config.reward == PhyloReward::Jc69 && i + 1 != tree.nodes().len() {
-                let length = env.edge_length(node).unwrap_or(0.0);
-                out.push_str(&format!(":{length}"));
-            }
-        }
-        let mut out = String::new();
-        write(self, tree, tree.nodes().len() - 1, &mut out);
-        out.push(';');
-        out
     }
 
     /// The untempered `log R` of one tree: `−M` or `log P(Y | T, b) + log P(b)` (for the terminal

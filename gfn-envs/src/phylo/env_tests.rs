@@ -10,6 +10,7 @@ use super::env::{FeatureLayout, Forest, PhyloEnv};
 use super::fitch::FitchSet;
 use super::forest::cut;
 use super::likelihood::Partials;
+use super::newick::write_newick;
 use super::test_data::toy_alignment;
 
 fn parsimony(taxa: usize) -> PhyloEnv {
@@ -226,7 +227,7 @@ fn invalid_configs_and_actions_are_errors() {
     assert_eq!(source, env.source(), "failed steps leave the state unchanged");
 }
 
-/// Every terminal tree's Newick (taxon names, bin lengths) scores, by the independent
+/// Every terminal tree's Newick ([`PhyloEnv::unrooted_tree`]: taxon names, bin lengths) scores, by the independent
 /// [`super::score::TreeScorer`] over a parsed tree, exactly as the environment scores it.
 #[test]
 fn newick_of_terminal_trees_scores_like_the_environment() {
@@ -234,7 +235,8 @@ fn newick_of_terminal_trees_scores_like_the_environment() {
     let scorer = super::score::TreeScorer::new(scorer_env.alignment(), MissingCoding::AllStates);
     let graph = scorer_env.state_graph().unwrap();
     for forest in graph.terminals().map(|i| &graph.states[i]) {
-        let tree = super::newick::parse_newick("test", &scorer_env.newick(&forest.trees[0])).unwrap();
+        let tree =
+            super::newick::parse_newick("test", &write_newick(&scorer_env.unrooted_tree(forest).unwrap())).unwrap();
         let score = scorer.jc69(&tree, scorer_env.config().prior_rate).unwrap();
         let log_reward = scorer_env.tree_log_reward(&forest.trees[0]);
         assert!((score.log_likelihood + score.log_branch_prior - log_reward).abs() < 1e-9, "{forest:?}");
@@ -243,7 +245,7 @@ fn newick_of_terminal_trees_scores_like_the_environment() {
     let graph = env.state_graph().unwrap();
     let scorer = super::score::TreeScorer::new(env.alignment(), MissingCoding::AllStates);
     for forest in graph.terminals().map(|i| &graph.states[i]) {
-        let tree = super::newick::parse_newick("test", &env.newick(&forest.trees[0])).unwrap();
+        let tree = super::newick::parse_newick("test", &write_newick(&env.unrooted_tree(forest).unwrap())).unwrap();
         assert_eq!(scorer.fitch(&tree).unwrap(), env.fitch_tree(&forest.trees[0]).1);
     }
 }
