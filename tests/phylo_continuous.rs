@@ -6,6 +6,7 @@
 use gfn::envs::phylo::alignment::Alignment;
 use gfn::envs::phylo::config::{BranchLengths, PhyloConfig, PhyloReward};
 use gfn::envs::phylo::env::PhyloEnv;
+use gfn::envs::phylo::io::read_alignment;
 use gfn::envs::phylo::metrics::{MllOptions, marginal_log_likelihood};
 use gfn::envs::phylo::newick::parse_newick_trees;
 use gfn::prelude::*;
@@ -167,6 +168,28 @@ fn cli_trains_samples_and_rejects_bin_options() {
             "{lengths:?}"
         );
     }
+    // `gfn phylo mll` is the library's importance-sampled marginal likelihood of the checkpoint.
+    let out =
+        gfn(&["phylo", "mll", "--checkpoint", ckpt.to_str().unwrap(), "--samples", "300", "--seed", "3", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let config =
+        PhyloConfig { reward: PhyloReward::Jc69, branch_lengths: BranchLengths::Continuous, ..Default::default() };
+    let env = PhyloEnv::new(read_alignment(&fasta).expect("alignment"), config).expect("env");
+    let trainer = Trainer::from_checkpoint(env, gfn::backend::Cpu, &ckpt).expect("checkpoint");
+    let options = MllOptions { samples: 300, seed: 3, jitter: false };
+    let mll = marginal_log_likelihood(trainer.env(), trainer.policy(), options).expect("mll");
+    let from_cli = cli["marginal_log_likelihood"].as_f64().expect("a number");
+    assert!((from_cli - mll).abs() < 1e-9 * mll.abs(), "CLI {from_cli} vs library {mll}");
+    let out = gfn(&["phylo", "mll", "--checkpoint", ckpt.to_str().unwrap(), "--jitter"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("nothing to jitter"), "{stderr}");
+    let grid = dir.join("grid.safetensors");
+    let out = gfn(&["train", "hypergrid", "--iterations", "2", "--checkpoint", grid.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = gfn(&["phylo", "mll", "--checkpoint", grid.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("needs a phylo checkpoint, not hypergrid"), "{stderr}");
     let cases: [(&[&str], &str); 5] = [
         (&["--branch-lengths", "continuous", "--bins", "4"], "`bins` = 4"),
         (&["--branch-lengths", "continuous", "--bin-size", "0.01"], "`bin_size` = 0.01"),

@@ -7,7 +7,7 @@ use gfn_core::env::{Enumerable, Environment, EnvironmentExt};
 use gfn_core::eval::{Evaluate, ExactEvaluator, MonteCarloEvaluator};
 use gfn_core::policy::{BackwardPolicy, Exploration, Policy, PolicyConfig};
 use gfn_core::rng::{Purpose, stream};
-use gfn_core::sampler::{Draw, sample_backward, sample_forward};
+use gfn_core::sampler::{Draw, sample_backward, sample_forward, sample_forward_range};
 use gfn_core::train::{ObjectiveConfig, ObjectiveKind, RunOptions, TrainConfig, Trainer};
 
 fn grid() -> Grid {
@@ -129,4 +129,27 @@ fn monte_carlo_l1_tracks_exact_l1() {
     assert!((e - m).abs() < 0.05 + 0.1 * e, "exact {e} vs MC {m}");
     assert!((exact.log_z_exact.expect("z") - mc.log_z_exact.expect("z")).abs() < 0.05);
     let _ = env.state_graph().expect("graph").len();
+}
+
+#[test]
+fn monte_carlo_evaluation_does_not_depend_on_its_chunk_length() {
+    let env = grid();
+    let p = policy(BackwardPolicy::Uniform);
+    let whole = MonteCarloEvaluator::new(50, 3, 7).expect("mc");
+    let reference = whole.evaluate(&env, &p, 2).expect("mc");
+    // Same trajectories; the f32 matrix kernels may round differently for different row counts.
+    let close = |a: Option<f64>, b: Option<f64>| (a.expect("value") - b.expect("value")).abs() < 1e-6;
+    for chunk in [1, 4, 7, 49] {
+        let chunked = MonteCarloEvaluator { chunk_len: Some(chunk), ..whole }.evaluate(&env, &p, 2).expect("mc");
+        assert!(close(chunked.l1, reference.l1), "chunks of {chunk}: {:?} vs {:?}", chunked.l1, reference.l1);
+        assert!(close(chunked.log_z_exact, reference.log_z_exact), "chunks of {chunk}");
+        assert!(close(chunked.elbo, reference.elbo), "chunks of {chunk}");
+    }
+    // The ranges of one draw are the trajectories of the whole draw.
+    let draw = Draw { seed: 4, purpose: Purpose::Eval, round: 0 };
+    let all = sample_forward(&env, &p, 9, Exploration::default(), draw).expect("sample");
+    let tail = sample_forward_range(&env, &p, 5..9, Exploration::default(), draw).expect("sample");
+    for i in 0..4 {
+        assert_eq!(tail.action_path(i), all.action_path(5 + i));
+    }
 }

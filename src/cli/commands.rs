@@ -386,7 +386,7 @@ fn report(
     Ok(())
 }
 
-fn checkpoint_record(path: &Path) -> CliResult<EnvRecord> {
+pub(crate) fn checkpoint_record(path: &Path) -> CliResult<EnvRecord> {
     let sidecar = read_sidecar(path)?;
     serde_json::from_value(sidecar.env).map_err(|e| {
         Error::Checkpoint { path: path.display().to_string(), reason: format!("unknown environment record: {e}") }

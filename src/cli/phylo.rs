@@ -5,11 +5,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use gfn_core::Error;
+use gfn_core::backend::Cpu;
+use gfn_core::env::Enumerable;
 use gfn_core::train::Trainer;
 use gfn_envs::phylo::alignment::MissingCoding;
 use gfn_envs::phylo::config::PhyloReward;
 use gfn_envs::phylo::env::PhyloEnv;
 use gfn_envs::phylo::io::{Format, read_alignment, write_alignment};
+use gfn_envs::phylo::metrics::{MllOptions, marginal_log_likelihood};
 use gfn_envs::phylo::newick::{parse_newick_trees, write_newick};
 use gfn_envs::phylo::score::{DEFAULT_PRIOR_RATE, TreeScorer};
 use gfn_envs::phylo::simulate::simulate;
@@ -18,6 +21,8 @@ use gfn_envs::phylo::tree::Tree;
 use gfn_envs::phylo::tree_file::read_trees;
 use serde_json::json;
 
+use super::commands::checkpoint_record;
+use super::envs::EnvJob;
 use super::{CliError, CliResult};
 
 /// `gfn phylo` subcommands.
@@ -35,6 +40,9 @@ enum PhyloCommand {
     Simulate(SimulateArgs),
     /// Split frequencies and the majority-rule consensus of tree samples (Newick or NEXUS files).
     Splits(SplitsArgs),
+    /// Importance-sampled marginal log-likelihood log p(Y) of a trained JC69 sampler (its policy
+    /// as the proposal; DOMAINS §1.5).
+    Mll(MllArgs),
 }
 
 /// The scoring model.
@@ -118,12 +126,33 @@ struct SplitsArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct MllArgs {
+    /// A checkpoint of `gfn train phylo --reward jc69`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Importance samples K.
+    #[arg(long, default_value_t = 10_000)]
+    samples: usize,
+    /// Seed of the samples (and of the jitter).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Binned lengths only: jitter each length uniformly within its bin, estimating the marginal
+    /// likelihood of the continuous model (without it: the sum over binned trees).
+    #[arg(long)]
+    jitter: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs a `gfn phylo` subcommand.
 pub(crate) fn run(args: PhyloArgs) -> CliResult<()> {
     match args.command {
         PhyloCommand::Score(a) => score(&a),
         PhyloCommand::Simulate(a) => simulate_command(&a),
         PhyloCommand::Splits(a) => splits(&a),
+        PhyloCommand::Mll(a) => mll(&a),
     }
 }
 
@@ -255,6 +284,37 @@ fn splits(a: &SplitsArgs) -> CliResult<()> {
             println!("  {:.4}   {:.4}   {}", p.first, p.second, p.split.pattern);
         }
         println!("ASDSF {:.4}, max |difference| {:.4}", c.asdsf, c.max_abs_difference);
+    }
+    Ok(())
+}
+
+/// Estimates the marginal likelihood with a checkpoint's policy.
+struct MllJob<'a>(&'a MllArgs);
+
+impl EnvJob for MllJob<'_> {
+    type Output = (f64, u64);
+    fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
+        Err(CliError::Usage(format!("the marginal likelihood needs a phylo checkpoint, not {}", env.name())))
+    }
+
+    fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output> {
+        let a = self.0;
+        let trainer = Trainer::from_checkpoint(env, Cpu, &a.checkpoint)?;
+        let options = MllOptions { samples: a.samples, seed: a.seed, jitter: a.jitter };
+        Ok((marginal_log_likelihood(trainer.env(), trainer.policy(), options)?, trainer.iteration()))
+    }
+}
+
+fn mll(a: &MllArgs) -> CliResult<()> {
+    let (mll, iteration) = checkpoint_record(&a.checkpoint)?.with_env(MllJob(a))?;
+    if a.json {
+        println!(
+            "{}",
+            json!({ "marginal_log_likelihood": mll, "samples": a.samples, "seed": a.seed,
+                    "jitter": a.jitter, "iteration": iteration })
+        );
+    } else {
+        println!("marginal log-likelihood {mll:.4} ({} importance samples, iteration {iteration})", a.samples);
     }
     Ok(())
 }

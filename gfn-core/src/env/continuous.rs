@@ -53,11 +53,19 @@ pub trait ContinuousSteps<S>: Send + Sync {
     /// Applies the forward action `action` with its drawn `values` (`values.len() == count(state,
     /// action)`) to `state` in place. On error the state is left unchanged.
     fn step_with(&self, state: &mut S, action: usize, values: &[f64]) -> Result<()>;
-    /// Where the values typically lie, `(center, scale)`: the mixture means are
-    /// `center + scale · output` and the standard deviations scale with `scale`, so a freshly
-    /// initialised policy draws values around `center` with a spread of a fraction of `scale`.
+    /// Where the values typically lie, `(center, scale)`: the mixture means start at `center` and
+    /// move like `center + scale · output` near it (squashed into [`ContinuousSteps::mean_bounds`]),
+    /// and the standard deviations scale with `scale`, so a freshly initialised policy draws
+    /// values around `center` with a spread of a fraction of `scale`.
     fn location(&self) -> (f64, f64) {
         (0.0, 1.0)
+    }
+    /// The open interval `(low, high)` the mixture means are squashed into; it must contain the
+    /// centre of [`ContinuousSteps::location`]. Values can still be drawn outside it, within a
+    /// few standard deviations. The default is the centre ± 8 scales.
+    fn mean_bounds(&self) -> (f64, f64) {
+        let (center, scale) = self.location();
+        (center - 8.0 * scale, center + 8.0 * scale)
     }
 }
 

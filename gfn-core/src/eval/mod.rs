@@ -11,7 +11,7 @@ mod monte_carlo;
 mod samples;
 
 pub use exact::{ExactEvaluator, LogProbTables, TargetSampler};
-pub use monte_carlo::MonteCarloEvaluator;
+pub use monte_carlo::{MonteCarloEvaluator, default_chunk_len};
 pub use samples::TargetSamples;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use crate::env::Environment;
 use crate::objective::Requirements;
 use crate::policy::{Exploration, Policy};
 use crate::rng::Purpose;
-use crate::sampler::{Draw, sample_backward, sample_forward};
+use crate::sampler::{Draw, sample_backward_from, sample_forward_range};
 use crate::terms::{StepTerms, feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
@@ -32,6 +32,9 @@ pub struct MonteCarloEvaluator {
     pub backward_samples: usize,
     /// The run's seed (evaluation streams derive from it).
     pub seed: u64,
+    /// Trajectories sampled and scored at a time; `None` sizes chunks from the feature dimension
+    /// (about 2²⁰ feature values per trajectory step). The result does not depend on it.
+    pub chunk_len: Option<usize>,
 }
 
 impl MonteCarloEvaluator {
@@ -43,7 +46,7 @@ impl MonteCarloEvaluator {
         if backward_samples == 0 {
             return Err(Error::config("eval.backward_samples", backward_samples, "must be positive"));
         }
-        Ok(MonteCarloEvaluator { samples, backward_samples, seed })
+        Ok(MonteCarloEvaluator { samples, backward_samples, seed, chunk_len: None })
     }
 }
 
@@ -58,11 +61,30 @@ fn log_weights<E: Environment, B: Backend>(
     Ok(terms.log_weights(traj))
 }
 
+/// The default number of trajectories that evaluations sample and score at a time for states with
+/// `feature_dim` features: about 2²⁰ feature values per trajectory step, so that memory stays
+/// bounded (a few hundred megabytes) even when states have 10⁵ features, as phylogenetic forests
+/// do, while small environments use one chunk.
+pub fn default_chunk_len(feature_dim: usize) -> usize {
+    ((1 << 20) / feature_dim.max(1)).max(1)
+}
+
 impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
     fn evaluate(&self, env: &E, policy: &Policy<B>, round: u64) -> Result<EvalReport> {
+        // Chunks draw from the streams of their trajectory numbers: the result does not depend
+        // on the chunk length.
+        let chunk = self.chunk_len.unwrap_or_else(|| default_chunk_len(env.feature_dim())).max(1);
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round };
-        let forward = sample_forward(env, policy, self.samples, Exploration::default(), draw)?;
-        let log_w = log_weights(env, policy, &forward)?;
+        let mut log_w = Vec::with_capacity(self.samples);
+        let mut terminals = Vec::with_capacity(self.samples);
+        let mut log_rewards = Vec::with_capacity(self.samples);
+        for start in (0..self.samples).step_by(chunk) {
+            let range = start..(start + chunk).min(self.samples);
+            let forward = sample_forward_range(env, policy, range, Exploration::default(), draw)?;
+            log_w.extend(log_weights(env, policy, &forward)?);
+            terminals.extend((0..forward.len()).map(|i| forward.terminal(i).clone()));
+            log_rewards.extend_from_slice(&forward.log_reward);
+        }
         let n = log_w.len() as f64;
         let log_z = logsumexp(&log_w) - n.ln();
         let elbo = log_w.iter().sum::<f64>() / n;
@@ -76,19 +98,24 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
                 ..EvalReport::default()
             });
         }
-        // Backward trajectories: `backward_samples` per sampled terminal object.
+        // Backward trajectories: `backward_samples` per sampled terminal object; trajectory
+        // `i·k + j` is the `j`-th one ending at terminal object `i`.
         let k = self.backward_samples;
-        let terminals: Vec<E::State> =
-            (0..forward.len()).flat_map(|i| std::iter::repeat_n(forward.terminal(i).clone(), k)).collect();
         let back_draw = Draw { seed: self.seed, purpose: Purpose::Backward, round: round ^ (1 << 63) };
-        let backward = sample_backward(env, policy, &terminals, back_draw)?;
-        // `log P_F(τ) − log P_B(τ|x) = log R(x) − log w(τ)` for each backward trajectory.
-        let back_ratios: Vec<f64> =
-            backward.log_reward.iter().zip(log_weights(env, policy, &backward)?).map(|(r, w)| r - w).collect();
+        let per_chunk = (chunk / k).max(1);
         let mut total = 0.0;
-        for (i, chunk) in back_ratios.chunks(k).enumerate() {
-            let log_pt = logsumexp(chunk) - (k as f64).ln();
-            total += (1.0 - (forward.log_reward[i] - log_z - log_pt).exp()).abs();
+        for start in (0..terminals.len()).step_by(per_chunk) {
+            let end = (start + per_chunk).min(terminals.len());
+            let repeated: Vec<E::State> =
+                terminals[start..end].iter().flat_map(|x| std::iter::repeat_n(x.clone(), k)).collect();
+            let backward = sample_backward_from(env, policy, &repeated, start * k, back_draw)?;
+            // `log P_F(τ) − log P_B(τ|x) = log R(x) − log w(τ)` for each backward trajectory.
+            let back_ratios: Vec<f64> =
+                backward.log_reward.iter().zip(log_weights(env, policy, &backward)?).map(|(r, w)| r - w).collect();
+            for (i, ratios) in (start..end).zip(back_ratios.chunks(k)) {
+                let log_pt = logsumexp(ratios) - (k as f64).ln();
+                total += (1.0 - (log_rewards[i] - log_z - log_pt).exp()).abs();
+            }
         }
         let l1 = total / n;
         Ok(EvalReport {

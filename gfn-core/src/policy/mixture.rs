@@ -3,28 +3,34 @@
 //!
 //! The policy outputs, for every state, one block of `3K` raw values per head and coordinate:
 //! `[logits (K) | means (K) | log-std parameters (K)]`. With the environment's location
-//! `(c, s)` ([`ContinuousSteps::location`]) the mixture of one coordinate is
+//! `(c, s)` ([`ContinuousSteps::location`]) and mean bounds `(lo, hi)`
+//! ([`ContinuousSteps::mean_bounds`]) the mixture of one coordinate is
 //!
 //! ```text
-//! w = softmax(logits),   μ_k = c + s · m_k,
+//! w = softmax(logits),   μ_k = lo + (hi − lo) · sigmoid(a + b · m_k),
 //! log σ_k = log s + LOG_STD_MIN + (LOG_STD_MAX − LOG_STD_MIN) · sigmoid(ρ_k),
 //! p(x) = Σ_k w_k N(x; μ_k, σ_k²)
 //! ```
 //!
-//! The squashed standard deviation keeps every density finite. Coordinates are independent given
-//! the state and head. All arithmetic is in `f64`; [`Mixture::add_log_density_grad`] gives
-//! the exact gradient of `log p(x)` with respect to the raw outputs.
+//! where `a` and `b` make `μ = c` and `dμ/dm = s` at `m = 0`: a freshly initialised policy draws
+//! values around `c`, and near there the means move like `c + s · m`. The squashed means and
+//! standard deviations keep every density finite and every sample within a few `s` of
+//! `[lo, hi]`, so one bad gradient step cannot send the sampler to absurd values (PhyloGFN
+//! squashes its log-length means the same way). Coordinates are independent given the state and
+//! head. All arithmetic is in `f64`; [`Mixture::add_log_density_grad`] gives the exact gradient of
+//! `log p(x)` with respect to the raw outputs.
 
 use rand::Rng as _;
 use rand_distr::StandardNormal;
 
 use crate::env::ContinuousSteps;
 use crate::rng::Rng;
+use crate::{Error, Result};
 
 /// The smallest log standard deviation, relative to the location scale.
 pub const LOG_STD_MIN: f64 = -4.0;
 /// The largest log standard deviation, relative to the location scale.
-pub const LOG_STD_MAX: f64 = 2.0;
+pub const LOG_STD_MAX: f64 = 0.5;
 
 const HALF_LOG_TWO_PI: f64 = 0.918_938_533_204_672_8;
 
@@ -37,17 +43,35 @@ pub struct MixtureHead {
     pub dim: usize,
     /// Components `K` per coordinate.
     pub components: usize,
-    /// Centre `c` of the means.
+    /// Centre `c` of the means (their value for raw output 0).
     pub center: f64,
-    /// Scale `s` of the means and standard deviations.
+    /// Scale `s` of the means (their slope at `c`) and of the standard deviations.
     pub scale: f64,
+    /// The means lie in the open interval `(low, high)`, which contains `center`.
+    pub low: f64,
+    /// See [`MixtureHead::low`].
+    pub high: f64,
 }
 
 impl MixtureHead {
     /// The head for the continuous steps `steps` with `components` Gaussians per coordinate.
-    pub fn new<S>(steps: &dyn ContinuousSteps<S>, components: usize) -> Self {
+    ///
+    /// Fails if the steps' location or mean bounds are not finite, the scale is not positive, or
+    /// the centre does not lie strictly inside the bounds.
+    pub fn new<S>(steps: &dyn ContinuousSteps<S>, components: usize) -> Result<Self> {
         let (center, scale) = steps.location();
-        MixtureHead { heads: steps.heads(), dim: steps.dim(), components, center, scale }
+        let (low, high) = steps.mean_bounds();
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(Error::config("mixture scale", scale, "the location scale must be finite and positive"));
+        }
+        if !(low.is_finite() && high.is_finite() && low < center && center < high) {
+            return Err(Error::config(
+                "mixture mean bounds",
+                format!("({low}, {high}) around centre {center}"),
+                "the bounds must be finite with low < centre < high",
+            ));
+        }
+        Ok(MixtureHead { heads: steps.heads(), dim: steps.dim(), components, center, scale, low, high })
     }
 
     /// Raw outputs per coordinate (`3K`).
@@ -73,12 +97,17 @@ impl MixtureHead {
         let log_norm = max + raw[..k].iter().map(|l| (l - max).exp()).sum::<f64>().ln();
         let log_scale = self.scale.ln();
         let sigmoids: Vec<f64> = raw[2 * k..3 * k].iter().map(|&r| sigmoid(r)).collect();
+        // μ = lo + (hi − lo) · sigmoid(a + b m) with μ(0) = c and μ'(0) = s.
+        let width = self.high - self.low;
+        let p = (self.center - self.low) / width;
+        let (a, b) = ((p / (1.0 - p)).ln(), self.scale / (width * p * (1.0 - p)));
+        let squashed: Vec<f64> = raw[k..2 * k].iter().map(|&m| sigmoid(a + b * m)).collect();
         Mixture {
             log_weights: raw[..k].iter().map(|l| l - log_norm).collect(),
-            means: raw[k..2 * k].iter().map(|&m| self.center + self.scale * m).collect(),
+            means: squashed.iter().map(|g| self.low + width * g).collect(),
             log_stds: sigmoids.iter().map(|g| log_scale + LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * g).collect(),
+            mean_slopes: squashed.iter().map(|g| width * g * (1.0 - g) * b).collect(),
             sigmoids,
-            scale: self.scale,
         }
     }
 }
@@ -93,7 +122,8 @@ pub struct Mixture {
     /// `log σ_k`.
     pub log_stds: Vec<f64>,
     sigmoids: Vec<f64>,
-    scale: f64,
+    /// `dμ_k / dm_k`.
+    mean_slopes: Vec<f64>,
 }
 
 impl Mixture {
@@ -114,7 +144,7 @@ impl Mixture {
 
     /// Adds `coef · ∂ log p(x) / ∂ raw` to `d_raw` (the `3K` raw outputs of this coordinate):
     /// with responsibilities `r_k = w_k N_k / p`, `r_k − w_k` on the logits,
-    /// `r_k (x − μ_k) / σ_k² · s` on the means and `r_k ((x − μ_k)² / σ_k² − 1) · (dlog σ_k / dρ_k)`
+    /// `r_k (x − μ_k) / σ_k² · dμ_k/dm_k` on the means and `r_k ((x − μ_k)² / σ_k² − 1) · (dlog σ_k / dρ_k)`
     /// on the log-std parameters.
     pub fn add_log_density_grad(&self, x: f64, coef: f64, d_raw: &mut [f64]) {
         let k = self.means.len();
@@ -125,7 +155,7 @@ impl Mixture {
             let resp = (joint[c] - log_p).exp();
             let z = (x - self.means[c]) * (-self.log_stds[c]).exp();
             d_raw[c] += coef * (resp - self.log_weights[c].exp());
-            d_raw[k + c] += coef * resp * z * (-self.log_stds[c]).exp() * self.scale;
+            d_raw[k + c] += coef * resp * z * (-self.log_stds[c]).exp() * self.mean_slopes[c];
             d_raw[2 * k + c] += coef * resp * (z * z - 1.0) * span * self.sigmoids[c] * (1.0 - self.sigmoids[c]);
         }
     }
@@ -165,7 +195,7 @@ mod tests {
     use crate::rng::{Purpose, stream};
 
     fn head() -> MixtureHead {
-        MixtureHead { heads: 1, dim: 1, components: 3, center: -2.0, scale: 1.5 }
+        MixtureHead { heads: 1, dim: 1, components: 3, center: -2.0, scale: 1.5, low: -9.0, high: 1.0 }
     }
 
     const RAW: [f64; 9] = [0.3, -0.8, 1.1, -0.4, 0.2, 0.9, 0.5, -1.3, 0.1];
@@ -181,15 +211,58 @@ mod tests {
         let x = -1.7;
         let w: Vec<f64> = RAW[..3].iter().map(|&l| l.exp()).collect();
         let wsum: f64 = w.iter().sum();
-        let mut p = 0.0;
+        let mut p = 0.0f64;
         for k in 0..3 {
-            let mu = -2.0 + 1.5 * RAW[3 + k];
+            // μ = lo + (hi − lo) sigmoid(a + b m) with μ(0) = −2, μ'(0) = 1.5.
+            let (at, width) = (0.7, 10.0);
+            let (a, b) = ((at / (1.0f64 - at)).ln(), 1.5 / (width * at * (1.0 - at)));
+            let mu = -9.0 + width / (1.0 + (-(a + b * RAW[3 + k])).exp());
             let g = 1.0 / (1.0 + (-RAW[6 + k]).exp());
             let sigma = 1.5 * (LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * g).exp();
             p += w[k] / wsum * (-(x - mu) * (x - mu) / (2.0 * sigma * sigma)).exp()
                 / (sigma * (2.0 * std::f64::consts::PI).sqrt());
         }
         assert!((m.log_density(x) - p.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn means_start_at_the_centre_with_the_scale_as_slope_and_stay_within_bounds() {
+        let h = head();
+        let mean = |m: f64| h.mixture(&[0.0, 0.0, 0.0, m, 0.0, 0.0, 0.0, 0.0, 0.0]).means[0];
+        assert!((mean(0.0) + 2.0).abs() < 1e-12);
+        assert!(((mean(1e-6) - mean(-1e-6)) / 2e-6 - 1.5).abs() < 1e-6);
+        for m in [-1e6, -50.0, 50.0, 1e6] {
+            assert!((-9.0..=1.0).contains(&mean(m)), "raw {m}: mean {}", mean(m));
+        }
+    }
+
+    struct Steps((f64, f64), (f64, f64));
+    impl ContinuousSteps<()> for Steps {
+        fn dim(&self) -> usize {
+            1
+        }
+        fn count(&self, _: &(), _: usize) -> usize {
+            1
+        }
+        fn step_with(&self, _: &mut (), _: usize, _: &[f64]) -> Result<()> {
+            Ok(())
+        }
+        fn location(&self) -> (f64, f64) {
+            self.0
+        }
+        fn mean_bounds(&self) -> (f64, f64) {
+            self.1
+        }
+    }
+
+    #[test]
+    fn inconsistent_locations_are_rejected() {
+        assert!(MixtureHead::new(&Steps((0.0, 1.0), (-1.0, 1.0)), 2).is_ok());
+        for bad in [Steps((0.0, 0.0), (-1.0, 1.0)), Steps((0.0, 1.0), (0.0, 1.0)), Steps((f64::NAN, 1.0), (-1.0, 1.0))]
+        {
+            let err = MixtureHead::new(&bad, 2).unwrap_err().to_string();
+            assert!(err.contains("mixture"), "{err}");
+        }
     }
 
     #[test]

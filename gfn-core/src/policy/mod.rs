@@ -192,7 +192,7 @@ impl<B: Backend> Policy<B> {
             heads: 1,
             scalars: usize::from(flow_head),
         };
-        let mixture = env.continuous().map(|steps| MixtureHead::new(steps, config.mixture_components));
+        let mixture = env.continuous().map(|steps| MixtureHead::new(steps, config.mixture_components)).transpose()?;
         Self::build(backend, config, shape, mixture, rng)
     }
 

@@ -23,6 +23,19 @@ pub fn sample_backward<E: Environment, B: Backend>(
     terminals: &[E::State],
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
+    sample_backward_from(env, policy, terminals, 0, draw)
+}
+
+/// [`sample_backward`] for trajectories numbered from `first`: the trajectory ending at
+/// `terminals[j]` draws from `draw.rng(first + j)`, so a long list of terminal objects can be
+/// processed in chunks with the same result as one call.
+pub fn sample_backward_from<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    terminals: &[E::State],
+    first: usize,
+    draw: Draw,
+) -> Result<Trajectories<E::State>> {
     if env.continuous().is_some() && !terminals.is_empty() {
         return Err(Error::config(
             "sampler",
@@ -46,7 +59,7 @@ pub fn sample_backward<E: Environment, B: Backend>(
         }
         log_rewards.push(env.checked_log_reward(x)?);
         running.push(exit);
-        active.push(Slot::new(running, draw.rng(i), i));
+        active.push(Slot::new(running, draw.rng(first + i), i));
     }
     let mut done: Vec<Option<Record<E::State>>> = (0..terminals.len()).map(|_| None).collect();
     // Trajectories already at the source are complete.

@@ -1,5 +1,7 @@
 //! Forward sampling from the source.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::{MAX_TRAJECTORY_LENGTH, Running, Slot, dead_end, feature_matrix, too_long};
@@ -42,6 +44,21 @@ pub fn sample_forward<E: Environment, B: Backend>(
     exploration: Exploration,
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
+    sample_forward_range(env, policy, 0..n, exploration, draw)
+}
+
+/// Samples the trajectories numbered `range` of the draw: trajectory `i` uses the stream
+/// `draw.rng(i)`, so sampling `0..a` and then `a..n` gives the same trajectories as
+/// [`sample_forward`] with `n`. Evaluators use it to process a large sample in chunks.
+pub fn sample_forward_range<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    range: Range<usize>,
+    exploration: Exploration,
+    draw: Draw,
+) -> Result<Trajectories<E::State>> {
+    let n = range.len();
+    let first = range.start;
     // Hybrid environments also draw each step's continuous values from the mixture head.
     let hybrid = env.continuous();
     if let Some(steps) = hybrid {
@@ -51,7 +68,7 @@ pub fn sample_forward<E: Environment, B: Backend>(
     let actions = env.action_count();
     let exit = env.exit_action();
     let mut active: Vec<Slot<E::State>> =
-        (0..n).map(|i| Slot::new(Running::new(env, env.source()), draw.rng(i), i)).collect();
+        range.map(|i| Slot::new(Running::new(env, env.source()), draw.rng(i), i - first)).collect();
     let mut done: Vec<Option<(super::Record<E::State>, f64)>> = (0..n).map(|_| None).collect();
     let mut length = 0;
     while !active.is_empty() {

@@ -10,8 +10,8 @@ mod backward;
 mod forward;
 mod hybrid;
 
-pub use backward::sample_backward;
-pub use forward::{Draw, sample_forward};
+pub use backward::{sample_backward, sample_backward_from};
+pub use forward::{Draw, sample_forward, sample_forward_range};
 
 use nalgebra::DMatrix;
 

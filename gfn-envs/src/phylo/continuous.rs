@@ -147,4 +147,11 @@ impl ContinuousSteps<Forest> for PhyloEnv {
     fn location(&self) -> (f64, f64) {
         (-self.config.prior_rate.ln(), 1.0)
     }
+
+    /// Log-length means in (−10, 0), lengths e^−10 ≈ 4.5e-5 to 1 (PhyloGFN's range), widened to
+    /// keep the prior mean `1/λ` inside for any rate.
+    fn mean_bounds(&self) -> (f64, f64) {
+        let center = -self.config.prior_rate.ln();
+        ((center - 1.0).min(-10.0), (center + 1.0).max(0.0))
+    }
 }

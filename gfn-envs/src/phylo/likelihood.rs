@@ -18,8 +18,10 @@ pub const RESCALE_BELOW: f64 = 1.0 / (1u128 << 100) as f64;
 /// substitutions per site): `¼ + ¾ e^{−4t/3}` and `¼ − ¼ e^{−4t/3}`.
 #[inline]
 pub fn jc69_transition(t: f64) -> (f64, f64) {
-    let decay = (-4.0 * t / 3.0).exp();
-    (0.25 + 0.75 * decay, 0.25 - 0.25 * decay)
+    // `e^{−4t/3} − 1` without cancellation, so that `P_ij(t) ≈ t/3` stays positive for tiny `t`
+    // (with `exp`, every length below ~1e-16 would give `P_ij = 0` and a log-likelihood of −∞).
+    let decay_m1 = (-4.0 * t / 3.0).exp_m1();
+    (1.0 + 0.75 * decay_m1, -0.25 * decay_m1)
 }
 
 /// The log-density of i.i.d. Exponential(`rate`) branch lengths: `Σ_e (log rate − rate · t_e)`.
@@ -170,6 +172,14 @@ mod tests {
             let p = expm_jc69(t);
             let (same, diff) = jc69_transition(t);
             assert!((p[0][0] - same).abs() < 1e-12 && (p[1][2] - diff).abs() < 1e-12, "t = {t}");
+        }
+        // Tiny lengths keep a positive change probability t/3 + O(t²) (no cancellation).
+        for t in [1e-10, 1e-20, 1e-300] {
+            let (same, diff) = jc69_transition(t);
+            assert!(
+                ((diff / (t / 3.0)) - 1.0).abs() < 1e-9 && (same + 3.0 * diff - 1.0).abs() < 1e-15,
+                "t = {t}: {diff}"
+            );
         }
     }
 

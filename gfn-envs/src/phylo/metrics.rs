@@ -3,11 +3,11 @@
 
 use gfn_core::backend::Backend;
 use gfn_core::env::Environment;
-use gfn_core::eval::ExactEvaluator;
+use gfn_core::eval::{ExactEvaluator, default_chunk_len};
 use gfn_core::objective::Requirements;
 use gfn_core::policy::{Exploration, Policy};
 use gfn_core::rng::{Purpose, stream};
-use gfn_core::sampler::{Draw, sample_forward};
+use gfn_core::sampler::{Draw, sample_forward_range};
 use gfn_core::terms::{StepTerms, feature_matrix};
 use gfn_core::{Error, Result};
 use rand::Rng as _;
@@ -132,32 +132,37 @@ pub fn marginal_log_likelihood<B: Backend>(env: &PhyloEnv, policy: &Policy<B>, o
         ));
     }
     let draw = Draw { seed: options.seed, purpose: Purpose::Eval, round: 0 };
-    let traj = sample_forward(env, policy, options.samples, Exploration::default(), draw)?;
-    let output = policy.infer(&feature_matrix(&traj))?;
-    let terms = StepTerms::compute(env, &traj, &output, &Requirements::default())?;
     let n = env.taxon_count();
     let size = env.config().bin_size;
     let mut rng = stream(options.seed, Purpose::Eval, &[1]);
-    let mut log_w = Vec::with_capacity(traj.len());
-    for i in 0..traj.len() {
-        let tree = &traj.terminal(i).trees[0];
-        let lengths: Vec<f64> = tree
-            .nodes()
-            .iter()
-            .map(|node| match (node.bin, options.jitter) {
-                (NO_BIN, _) => 0.0,
-                (bin, true) => (f64::from(bin) + 0.5 + rng.random::<f64>()) * size,
-                (_, false) => env.edge_length(node).unwrap_or(0.0),
-            })
-            .collect();
-        let edges: Vec<f64> =
-            lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
-        let log_jacobian = env.log_jacobian(tree);
-        let log_lik = env.partials_with_lengths(tree, &lengths).log_likelihood(env.alignment().weights());
-        let log_prior = log_exponential_prior(&edges, env.config().prior_rate);
-        let log_ratio: f64 = traj.steps(i).map(|t| terms.log_pb[t] - terms.log_pf[t]).sum();
-        let correction = if options.jitter { (2 * n - 3) as f64 * size.ln() } else { 0.0 };
-        log_w.push(log_lik + log_prior + log_jacobian + log_ratio + correction);
+    let mut log_w = Vec::with_capacity(options.samples);
+    // In chunks (trajectory `k` always draws from stream `k`), so that large alignments fit.
+    let chunk = default_chunk_len(env.feature_dim());
+    for start in (0..options.samples).step_by(chunk) {
+        let range = start..(start + chunk).min(options.samples);
+        let traj = sample_forward_range(env, policy, range, Exploration::default(), draw)?;
+        let output = policy.infer(&feature_matrix(&traj))?;
+        let terms = StepTerms::compute(env, &traj, &output, &Requirements::default())?;
+        for i in 0..traj.len() {
+            let tree = &traj.terminal(i).trees[0];
+            let lengths: Vec<f64> = tree
+                .nodes()
+                .iter()
+                .map(|node| match (node.bin, options.jitter) {
+                    (NO_BIN, _) => 0.0,
+                    (bin, true) => (f64::from(bin) + 0.5 + rng.random::<f64>()) * size,
+                    (_, false) => env.edge_length(node).unwrap_or(0.0),
+                })
+                .collect();
+            let edges: Vec<f64> =
+                lengths.iter().zip(tree.nodes()).filter(|(_, n)| n.bin != NO_BIN).map(|(l, _)| *l).collect();
+            let log_jacobian = env.log_jacobian(tree);
+            let log_lik = env.partials_with_lengths(tree, &lengths).log_likelihood(env.alignment().weights());
+            let log_prior = log_exponential_prior(&edges, env.config().prior_rate);
+            let log_ratio: f64 = traj.steps(i).map(|t| terms.log_pb[t] - terms.log_pf[t]).sum();
+            let correction = if options.jitter { (2 * n - 3) as f64 * size.ln() } else { 0.0 };
+            log_w.push(log_lik + log_prior + log_jacobian + log_ratio + correction);
+        }
     }
     let max = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let log_mean = max + (log_w.iter().map(|w| (w - max).exp()).sum::<f64>() / log_w.len() as f64).ln();
