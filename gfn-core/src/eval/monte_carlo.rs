@@ -19,10 +19,16 @@ use crate::{Error, Result};
 /// `mean_k exp(log P_F(τ_k) − log P_B(τ_k|x_i))` over `backward_samples` trajectories
 /// `τ_k ∼ P_B(·|x_i)`:
 ///
-/// `L1 = Σ_x |p_T(x) − R(x)/Z| = E_{x∼p_T} |1 − R(x)/(Z p_T(x))| ≈ mean_i |1 − R(x_i)/(Ẑ p̂_T(x_i))|`.
+/// `L1 = Σ_x |p_T(x) − R(x)/Z| = 2 Σ_x (p_T(x) − R(x)/Z)⁺ = 2 E_{x∼p_T} (1 − R(x)/(Z p_T(x)))⁺
+///  ≈ 2 mean_i (1 − R(x_i)/(Ẑ p̂_T(x_i)))⁺`
 ///
-/// The estimate is consistent (it converges as both sample counts grow) but biased for finite
-/// samples; it is exact-free and works on any environment. For a hybrid environment
+/// (both distributions sum to one, so the positive and negative parts of `p_T − R/Z` have the same
+/// mass). Unlike `mean_i |1 − R/(Ẑ p̂_T)|`, which has the same limit, every term lies in `[0, 2]`: a
+/// terminal object whose `p̂_T` is underestimated by many orders of magnitude (few backward
+/// samples in a large state space) cannot blow the estimate up to `10³²`. The estimate is
+/// consistent (it converges as both sample counts grow) but biased for finite samples — in
+/// particular, mass the sampler never reaches also lowers `Ẑ`, and the estimate does not see
+/// it; it is exact-free and works on any environment. For a hybrid environment
 /// ([`crate::env::continuous`]), which has no backward sampler, it reports `log Z` and the ELBO only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonteCarloEvaluator {
@@ -114,7 +120,7 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
                 backward.log_reward.iter().zip(log_weights(env, policy, &backward)?).map(|(r, w)| r - w).collect();
             for (i, ratios) in (start..end).zip(back_ratios.chunks(k)) {
                 let log_pt = logsumexp(ratios) - (k as f64).ln();
-                total += (1.0 - (log_rewards[i] - log_z - log_pt).exp()).abs();
+                total += 2.0 * (1.0 - (log_rewards[i] - log_z - log_pt).exp()).max(0.0);
             }
         }
         let l1 = total / n;
