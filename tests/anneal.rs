@@ -1,13 +1,17 @@
 //! Cascading reward-temperature annealing (PhyloGFN, DOMAINS §1.3) through the generic trainer, on
 //! DS1's first 6 taxa with the parsimony reward: it halves the temperature on schedule while the
-//! best tree is improbable, stops at the floor, and does not fire when the best tree is probable.
+//! best tree is improbable, stops at the floor, and does not fire when the best tree is probable;
+//! hybrid environments (continuous branch lengths) anneal by rescaling the best log-reward.
 
 mod support;
 
+use gfn::backend::Cpu;
 use gfn::envs::hypergrid::{Hypergrid, HypergridConfig};
-use gfn::envs::phylo::config::PhyloConfig;
+use gfn::envs::phylo::config::{BranchLengths, PhyloConfig, PhyloReward};
 use gfn::envs::phylo::env::PhyloEnv;
+use gfn::policy::Exploration;
 use gfn::prelude::*;
+use gfn::sampler::{Draw, sample_forward};
 use gfn::train::{AnnealConfig, AnnealKind};
 use support::ds1;
 
@@ -90,4 +94,56 @@ fn annealing_needs_a_reward_temperature_and_valid_values() {
     let bad = AnnealConfig { min_temperature: -0.5, ..cascading(None) };
     let err = Trainer::new(env(0.0), config(bad)).expect_err("negative floor").to_string();
     assert!(err.contains("anneal.min_temperature") && err.contains("-0.5"), "{err}");
+}
+
+/// Continuous branch lengths (a hybrid environment) anneal too. Their trees cannot be rebuilt from
+/// discrete action paths, so the best tree's log-reward is rescaled by the temperature ratio — the
+/// `reward_temperature` contract, checked here on sampled trees — and the schedule halves the
+/// temperature exactly as for the discrete environments.
+#[test]
+fn hybrid_environments_anneal_by_rescaling_the_best_log_reward() {
+    let config = PhyloConfig {
+        reward: PhyloReward::Jc69,
+        branch_lengths: BranchLengths::Continuous,
+        temperature: 4.0,
+        ..PhyloConfig::default()
+    };
+    let hot = PhyloEnv::new(ds1(5), config).expect("valid env");
+    // The contract: log R at T' = log R at T · T / T', for trees with real lengths.
+    let mut rng = gfn::rng::stream(1, gfn::rng::Purpose::Init, &[]);
+    let policy = Policy::for_env(Cpu, &PolicyConfig::default(), &hot, false, &mut rng).expect("policy");
+    let draw = Draw { seed: 2, purpose: gfn::rng::Purpose::Eval, round: 0 };
+    let trees = sample_forward(&hot, &policy, 5, Exploration::default(), draw).expect("samples");
+    let cold = hot.with_reward_temperature(0.5).expect("rebuilt");
+    for i in 0..trees.len() {
+        let (at_hot, at_cold) = (hot.log_reward(trees.terminal(i)), cold.log_reward(trees.terminal(i)));
+        assert!((at_cold - at_hot * 8.0).abs() < 1e-9 * at_cold.abs(), "{at_hot} at T = 4, {at_cold} at T = 0.5");
+    }
+    // C = 0: log R ≈ −2700 / T, far below log Z, so T halves at every check down to the floor.
+    let anneal = AnnealConfig { kind: AnnealKind::Cascading, interval: Some(5), ..AnnealConfig::default() };
+    let config = TrainConfig {
+        seed: 3,
+        iterations: 30,
+        batch_size: 4,
+        policy: PolicyConfig { hidden: vec![16], ..PolicyConfig::default() },
+        anneal,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(hot, config).expect("annealing is supported");
+    let mut observed = Vec::new();
+    let mut best_times_t = Vec::new();
+    for _ in 0..30 {
+        trainer.step().expect("step");
+        let t = trainer.reward_temperature().expect("a temperature");
+        observed.push(t);
+        best_times_t.push(trainer.best_seen().expect("a best tree").log_reward * t);
+    }
+    let expected: Vec<f64> = (1..=30u32).map(|k| (4.0 / f64::from(1u32 << (k / 5).min(4))).max(0.25)).collect();
+    assert_eq!(observed, expected);
+    // T · log R_best is temperature-free: it only moves when a better tree is found (upwards).
+    assert!(best_times_t.windows(2).all(|w| w[1] >= w[0] - 1e-9 * w[0].abs()), "{best_times_t:?}");
+    // Without the rescaling, every halving would halve |T · log R_best|.
+    let kept = [5, 10, 15, 20].iter().filter(|&&k| (best_times_t[k - 1] - best_times_t[k - 2]).abs() < 1e-9).count();
+    assert!(kept >= 3, "T · log R_best across the halvings: {best_times_t:?}");
+    assert!(trainer.best_terminal().expect("no error").is_none(), "hybrid objects are not replayable");
 }

@@ -7,6 +7,8 @@ use crate::{Error, Result};
 /// Rejects the options a hybrid environment cannot train with: flow matching (its edge flows
 /// enumerate discrete parents), the divergence objectives (untested with continuous steps), and
 /// replay buffers and target samples (which rebuild states from discrete action paths).
+/// Annealing works: the best object's log-reward is rescaled by the temperature ratio instead of
+/// being recomputed from its state.
 pub(super) fn check_supported<E: Environment>(env: &E, config: &TrainConfig) -> Result<()> {
     if env.continuous().is_none() {
         return Ok(());
@@ -24,16 +26,6 @@ pub(super) fn check_supported<E: Environment>(env: &E, config: &TrainConfig) -> 
             "replay",
             config.replay.capacity,
             format!("{} has continuous steps, which replay buffers (discrete action paths) cannot store", env.name()),
-        ));
-    }
-    if config.anneal.is_active() {
-        return Err(Error::config(
-            "anneal",
-            config.anneal.kind,
-            format!(
-                "{} has continuous steps: annealing rescores the best object from its discrete action path",
-                env.name()
-            ),
         ));
     }
     Ok(())

@@ -464,10 +464,16 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Rebuilds the environment at reward temperature `temperature` and recomputes the log-rewards
     /// of the best object and of the replay buffer under it.
     fn set_reward_temperature(&mut self, temperature: f64) -> Result<()> {
+        let previous = self.scalars.reward_temperature;
         self.env = self.env.with_reward_temperature(temperature)?;
         self.scalars.reward_temperature = Some(temperature);
         if let Some(best) = &self.scalars.best {
-            let log_reward = self.env.log_reward(&self.replay_path(&best.path)?);
+            let log_reward = match previous {
+                // A hybrid environment's object cannot be rebuilt from its discrete action path;
+                // the temperature contract (`log R_T = g(x) / T`) rescales its log-reward.
+                Some(old) if self.env.continuous().is_some() => best.log_reward * old / temperature,
+                _ => self.env.log_reward(&self.replay_path(&best.path)?),
+            };
             self.scalars.best = Some(ReplayEntry { path: best.path.clone(), log_reward });
         }
         let rescored = self
