@@ -39,7 +39,9 @@ pub struct MonteCarloEvaluator {
     /// The run's seed (evaluation streams derive from it).
     pub seed: u64,
     /// Trajectories sampled and scored at a time; `None` sizes chunks from the feature dimension
-    /// (about 2²⁰ feature values per trajectory step). The result does not depend on it.
+    /// (about 2²⁰ feature values per trajectory step). The sampled trajectories do not depend on
+    /// it; the reported values only up to floating-point rounding (the f32 matrix kernels may
+    /// round differently for different row counts).
     pub chunk_len: Option<usize>,
 }
 
@@ -77,8 +79,8 @@ pub fn default_chunk_len(feature_dim: usize) -> usize {
 
 impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
     fn evaluate(&self, env: &E, policy: &Policy<B>, round: u64) -> Result<EvalReport> {
-        // Chunks draw from the streams of their trajectory numbers: the result does not depend
-        // on the chunk length.
+        // Chunks draw from the streams of their trajectory numbers: the trajectories do not
+        // depend on the chunk length.
         let chunk = self.chunk_len.unwrap_or_else(|| default_chunk_len(env.feature_dim())).max(1);
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round };
         let mut log_w = Vec::with_capacity(self.samples);
