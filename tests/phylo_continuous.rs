@@ -154,6 +154,10 @@ fn cli_trains_samples_and_rejects_bin_options() {
         assert_eq!(summary["env_config"]["config"]["branch_lengths"], "continuous");
         assert_eq!(summary["iterations"], 20);
         assert!(summary["log_z_estimate"].as_f64().is_some_and(f64::is_finite), "{summary}");
+        // The best tree is stored with its drawn lengths and reported as Newick.
+        let best = summary["phylo"]["best_tree"].as_str().expect("a best tree");
+        assert_eq!(parse_newick_trees("best", best).expect("Newick").len(), 1);
+        assert!(summary["phylo"]["best_log_likelihood"].as_f64().is_some_and(f64::is_finite), "{summary}");
     }
     let out = gfn(&["sample", "--checkpoint", ckpt.to_str().unwrap(), "--n", "4", "--format", "newick"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -60,6 +60,10 @@ pub struct ReplayEntry {
     pub path: Vec<usize>,
     /// `log R(x)`.
     pub log_reward: f64,
+    /// Hybrid environments ([`crate::env::continuous`]): the values drawn at each step of `path`,
+    /// one slot of the environment's `dim` values per step; empty for discrete environments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<f64>,
 }
 
 /// A replay buffer of terminal objects.
@@ -158,7 +162,7 @@ mod tests {
     use crate::rng::{Purpose, stream};
 
     fn entry(k: usize, r: f64) -> ReplayEntry {
-        ReplayEntry { path: vec![k], log_reward: r }
+        ReplayEntry { path: vec![k], log_reward: r, values: Vec::new() }
     }
 
     #[test]

@@ -63,6 +63,13 @@ impl<S> Trajectories<S> {
         &self.continuous[t * self.continuous_dim..(t + 1) * self.continuous_dim]
     }
 
+    /// The continuous values of the steps of [`Trajectories::action_path`]`(i)` (one slot of
+    /// `continuous_dim` values per step, exit excluded; empty for discrete environments).
+    pub fn values_path(&self, i: usize) -> &[f64] {
+        let r = self.steps(i);
+        &self.continuous[r.start * self.continuous_dim..(r.end - 1) * self.continuous_dim]
+    }
+
     /// The number of trajectories.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1

@@ -72,12 +72,10 @@ pub trait Environment: Send + Sync {
     fn slot_layout(&self) -> Option<SlotLayout> {
         None
     }
-    /// The temperature `T > 0` that divides this environment's log-reward, if a schedule may
+    /// The temperature `T > 0` that divides this environment's log-reward (`log R / T`, possibly
+    /// after an offset; a hybrid environment's Jacobian term may stay outside), if a schedule may
     /// change it with [`Environment::with_reward_temperature`]; `None` (the default) when there
-    /// is none. The contract: the log-reward is `g(x) / T` with `g` independent of `T` (an offset,
-    /// if any, goes inside `g`, as in `(C + log R) / T`), so that changing the temperature from `T`
-    /// to `T'` multiplies every log-reward by `T / T'`. Annealing relies on it for hybrid
-    /// environments, whose objects cannot be rebuilt from action paths.
+    /// is none.
     fn reward_temperature(&self) -> Option<f64> {
         None
     }

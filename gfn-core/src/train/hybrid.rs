@@ -7,8 +7,7 @@ use crate::{Error, Result};
 /// Rejects the options a hybrid environment cannot train with: flow matching (its edge flows
 /// enumerate discrete parents), the divergence objectives (untested with continuous steps), and
 /// replay buffers and target samples (which rebuild states from discrete action paths).
-/// Annealing works: the best object's log-reward is rescaled by the temperature ratio instead of
-/// being recomputed from its state.
+/// Annealing works: the best object is stored with its drawn values and rescored from its state.
 pub(super) fn check_supported<E: Environment>(env: &E, config: &TrainConfig) -> Result<()> {
     if env.continuous().is_none() {
         return Ok(());

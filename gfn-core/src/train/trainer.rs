@@ -246,13 +246,32 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.scalars.best.as_ref()
     }
 
-    /// The terminal state of [`Trainer::best_seen`]; `None` also for environments with continuous
-    /// steps, whose drawn values an action path does not hold.
+    /// The terminal state of [`Trainer::best_seen`].
     pub fn best_terminal(&self) -> Result<Option<E::State>> {
-        if self.env.continuous().is_some() {
-            return Ok(None);
+        self.scalars.best.as_ref().map(|b| self.replay_entry(b)).transpose()
+    }
+
+    /// The terminal state of a stored entry: its action path replayed from the source, with the
+    /// stored values of each step in a hybrid environment.
+    pub fn replay_entry(&self, entry: &ReplayEntry) -> Result<E::State> {
+        let Some(steps) = self.env.continuous() else {
+            return self.replay_path(&entry.path);
+        };
+        let dim = steps.dim();
+        if entry.values.len() != entry.path.len() * dim {
+            return Err(Error::InconsistentEnvironment(format!(
+                "a stored path of {} steps has {} continuous values, expected {} per step",
+                entry.path.len(),
+                entry.values.len(),
+                dim
+            )));
         }
-        self.scalars.best.as_ref().map(|b| self.replay_path(&b.path)).transpose()
+        let mut state = self.env.source();
+        for (t, &a) in entry.path.iter().enumerate() {
+            let count = steps.count(&state, a).min(dim);
+            steps.step_with(&mut state, a, &entry.values[t * dim..t * dim + count])?;
+        }
+        Ok(state)
     }
 
     /// The environment's reward temperature in effect (changed by annealing), if it has one.
@@ -379,7 +398,11 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             Draw { seed, purpose: Purpose::Forward, round },
         )?;
         let fresh: Vec<ReplayEntry> = (0..traj.len())
-            .map(|i| ReplayEntry { path: traj.action_path(i).to_vec(), log_reward: traj.log_reward[i] })
+            .map(|i| ReplayEntry {
+                path: traj.action_path(i).to_vec(),
+                log_reward: traj.log_reward[i],
+                values: traj.values_path(i).to_vec(),
+            })
             .collect();
         let draws = self.config.replay.draws(self.config.batch_size);
         if draws > 0 && !self.scalars.replay.is_empty() {
@@ -464,17 +487,11 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Rebuilds the environment at reward temperature `temperature` and recomputes the log-rewards
     /// of the best object and of the replay buffer under it.
     fn set_reward_temperature(&mut self, temperature: f64) -> Result<()> {
-        let previous = self.scalars.reward_temperature;
         self.env = self.env.with_reward_temperature(temperature)?;
         self.scalars.reward_temperature = Some(temperature);
         if let Some(best) = &self.scalars.best {
-            let log_reward = match previous {
-                // A hybrid environment's object cannot be rebuilt from its discrete action path;
-                // the temperature contract (`log R_T = g(x) / T`) rescales its log-reward.
-                Some(old) if self.env.continuous().is_some() => best.log_reward * old / temperature,
-                _ => self.env.log_reward(&self.replay_path(&best.path)?),
-            };
-            self.scalars.best = Some(ReplayEntry { path: best.path.clone(), log_reward });
+            let log_reward = self.env.log_reward(&self.replay_entry(best)?);
+            self.scalars.best = Some(ReplayEntry { log_reward, ..best.clone() });
         }
         let rescored = self
             .scalars

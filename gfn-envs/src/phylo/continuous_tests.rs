@@ -65,7 +65,8 @@ fn merges_draw_lengths_and_the_reward_is_the_jc69_density_over_log_lengths() {
         assert!((l - e).abs() < 1e-12, "{lengths:?} vs drawn {expected:?}");
     }
     let log_jacobian: f64 = drawn.iter().sum();
-    let expected = (score.log_likelihood + score.log_branch_prior + log_jacobian) / 2.0;
+    // Tempered as a density over the lengths; the Jacobian of u = log b is not tempered.
+    let expected = (score.log_likelihood + score.log_branch_prior) / 2.0 + log_jacobian;
     assert!((env.log_reward(&terminal) - expected).abs() < 1e-9, "{} vs {expected}", env.log_reward(&terminal));
 }
 

@@ -302,9 +302,13 @@ impl Environment for PhyloEnv {
         }
     }
 
+    /// `(C + log R) / T`. With continuous lengths `log R` is the density over the log-lengths
+    /// `u`, whose Jacobian `Σ u` stays outside the temperature: the tempered target is
+    /// `R(b)^{1/T}` as a density over the lengths `b` (as in PhyloGFN), written in `u`.
     fn log_reward(&self, state: &Forest) -> f64 {
-        let log_r: f64 = state.trees.iter().map(|t| self.tree_log_reward(t)).sum();
-        (self.config.offset + log_r) / self.config.temperature
+        let log_jacobian: f64 = state.trees.iter().map(|t| self.log_jacobian(t)).sum();
+        let log_r: f64 = state.trees.iter().map(|t| self.tree_log_reward(t)).sum::<f64>() - log_jacobian;
+        (self.config.offset + log_r) / self.config.temperature + log_jacobian
     }
 
     fn encode(&self, state: &Forest, out: &mut [f32]) {
