@@ -407,9 +407,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let draws = self.config.replay.draws(self.config.batch_size);
         if draws > 0 && !self.scalars.replay.is_empty() {
             let mut rng = stream(seed, Purpose::Replay, &[round]);
-            let paths: Vec<Vec<usize>> =
-                self.scalars.replay.draw(draws, &mut rng).into_iter().map(|e| e.path.clone()).collect();
-            let terminals = paths.iter().map(|p| self.replay_path(p)).collect::<Result<Vec<_>>>()?;
+            let drawn = self.scalars.replay.draw(draws, &mut rng);
+            let terminals = drawn.into_iter().map(|e| self.replay_entry(e)).collect::<Result<Vec<_>>>()?;
             traj.append(sample_backward(&self.env, &self.policy, &terminals, backward)?);
         }
         if let Some(targets) = targets {
@@ -498,7 +497,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             .replay
             .entries()
             .iter()
-            .map(|e| Ok(self.env.log_reward(&self.replay_path(&e.path)?)))
+            .map(|e| Ok(self.env.log_reward(&self.replay_entry(e)?)))
             .collect::<Result<Vec<f64>>>()?;
         self.scalars.replay.rescore(&rescored)
     }
