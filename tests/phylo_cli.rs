@@ -222,3 +222,41 @@ fn train_anneals_the_reward_temperature_and_reports_the_best_tree() {
     fails_with(&["train", "hypergrid", "--anneal", "cascading"], &["hypergrid", "reward temperature"]);
     fails_with(&["train", "--resume", ckpt.to_str().unwrap(), "--anneal", "none"], &["anneal"]);
 }
+
+/// `gfn train phylo --condition-temperatures`: the run stands at the lowest temperature, encodes
+/// it, and `gfn sample` / `gfn eval --reward-temperature` move the checkpoint to another one of
+/// the set; other temperatures, conflicting flags and environments without a temperature are
+/// usage errors.
+#[test]
+fn temperature_conditioned_training_samples_and_evaluates_at_each_temperature() {
+    let dir = temp("condition");
+    let fasta = dir.join("five.fasta");
+    let (fasta_s, ckpt) = (fasta.to_str().unwrap(), dir.join("c.safetensors"));
+    let ckpt_s = ckpt.to_str().unwrap();
+    stdout(&gfn(&["phylo", "simulate", "--taxa", "5", "--sites", "100", "--out", fasta_s]));
+    let train = ["train", "phylo", "--alignment", fasta_s, "--condition-temperatures", "16,8,4", "--iterations", "30"];
+    let out = stdout(&gfn(&[&train[..], &["--json", "--checkpoint", ckpt_s]].concat()));
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().expect("a line")).expect("JSON");
+    assert_eq!(summary["reward_temperature"], 4.0, "{summary}");
+    assert_eq!(summary["env_config"]["config"]["temperature_feature"], true, "{summary}");
+    let reports: Vec<serde_json::Value> = [None, Some("16")]
+        .iter()
+        .map(|t| {
+            let mut args = vec!["eval", "--checkpoint", ckpt_s, "--json"];
+            args.extend(t.iter().flat_map(|t| ["--reward-temperature", *t]));
+            serde_json::from_str(stdout(&gfn(&args)).trim()).expect("JSON")
+        })
+        .collect();
+    // The exact log Z of R^(1/16) differs from that of R^(1/4): the evaluation moved temperature.
+    let log_z = |r: &serde_json::Value| r["eval"]["log_z_exact"].as_f64().expect("exact");
+    assert!((log_z(&reports[0]) - log_z(&reports[1])).abs() > 1.0, "{reports:?}");
+    let trees =
+        stdout(&gfn(&["sample", "--checkpoint", ckpt_s, "--reward-temperature", "8", "-n", "4", "--format", "newick"]));
+    assert_eq!(trees.lines().filter(|l| l.starts_with('(') && l.ends_with(';')).count(), 4, "{trees}");
+    fails_with(&["sample", "--checkpoint", ckpt_s, "--reward-temperature", "3"], &["3", "conditioning temperatures"]);
+    fails_with(&[&train[..], &["--reward-temperature", "2"]].concat(), &["--reward-temperature 2", "lowest (4)"]);
+    fails_with(&["train", "hypergrid", "--condition-temperatures", "2,1"], &["phylo", "hypergrid"]);
+    fails_with(&[&train[..], &["--anneal", "cascading"]].concat(), &["anneal"]);
+    fails_with(&["train", "--resume", ckpt_s, "--condition-temperatures", "2,1"], &["condition"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -29,6 +29,8 @@ pub enum Purpose {
     User = 6,
     /// Draws of target samples `x ~ R/Z` (objectives that train on them).
     Target = 7,
+    /// The reward temperature of each batch of temperature-conditioned training.
+    Condition = 8,
 }
 
 /// SplitMix64 finaliser: a bijective mixer with good avalanche.

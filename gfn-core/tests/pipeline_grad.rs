@@ -25,7 +25,7 @@ fn loss(env: &Grid, policy: &Policy, objective: &dyn Objective, traj: &Trajector
     objective.evaluate(&terms.view(traj, Some(policy.log_z)), &mut grads).expect("loss")
 }
 
-fn check(objective: &dyn Objective, backward: BackwardPolicy) {
+fn check(objective: &dyn Objective, backward: BackwardPolicy, logit_scale: Option<f64>) {
     let env = Grid { dim: 2, side: 4, r0: 0.5 };
     let config = PolicyConfig {
         hidden: vec![8],
@@ -38,6 +38,7 @@ fn check(objective: &dyn Objective, backward: BackwardPolicy) {
     let mut rng = stream(4, Purpose::Init, &[]);
     let mut policy =
         Policy::new(Cpu, &config, env.feature_dim(), env.action_count(), req.log_flow, &mut rng).expect("policy");
+    policy.logit_scale = logit_scale;
     let draw = Draw { seed: 9, purpose: Purpose::Forward, round: 0 };
     let explore = Exploration { epsilon: 0.3, temperature: 1.0 };
     let traj = sample_forward(&env, &policy, 6, explore, draw).expect("sample");
@@ -89,6 +90,21 @@ fn check(objective: &dyn Objective, backward: BackwardPolicy) {
         policy.log_z = z;
         assert!(((up - down) / 2e-4 - grads.log_z).abs() < 1e-5, "{}: log Z gradient", objective.name());
     }
+    // Logit-scale gradient vs finite difference.
+    if let Some(scale) = logit_scale {
+        let h = 1e-3;
+        policy.logit_scale = Some(scale + h);
+        let up = loss(&env, &policy, objective, &traj);
+        policy.logit_scale = Some(scale - h);
+        let down = loss(&env, &policy, objective, &traj);
+        policy.logit_scale = Some(scale);
+        let (fd, g) = ((up - down) / (2.0 * h), policy.logit_scale_grad());
+        assert!(
+            (fd - g).abs() <= 1e-3 + 1e-2 * fd.abs().max(g.abs()),
+            "{} {backward:?}: logit-scale gradient {g} vs finite difference {fd}",
+            objective.name()
+        );
+    }
 }
 
 #[test]
@@ -106,7 +122,23 @@ fn parameter_gradients_match_finite_differences() {
     ];
     for objective in &objectives {
         for backward in [BackwardPolicy::Uniform, BackwardPolicy::Learned, BackwardPolicy::LearnedShared] {
-            check(objective.as_ref(), backward);
+            check(objective.as_ref(), backward, None);
+        }
+    }
+}
+
+/// The learned factor on the forward logits (temperature-conditioned training): the gradients of
+/// the network parameters and of the factor itself match finite differences.
+#[test]
+fn logit_scale_gradients_match_finite_differences() {
+    let objectives: Vec<Box<dyn Objective>> = vec![
+        Box::new(TrajectoryBalance::new(Residual::Squared)),
+        Box::new(DetailedBalance::new(Residual::Squared)),
+        Box::new(SubTrajectoryBalance::new(0.9, Residual::Squared).expect("lambda")),
+    ];
+    for objective in &objectives {
+        for backward in [BackwardPolicy::Uniform, BackwardPolicy::LearnedShared] {
+            check(objective.as_ref(), backward, Some(0.6));
         }
     }
 }

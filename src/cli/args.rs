@@ -217,6 +217,20 @@ pub(crate) struct TrainArgs {
     /// iteration).
     #[arg(long)]
     pub(crate) anneal_interval: Option<u64>,
+    /// Temperature-conditioned training (PhyloGFN's conditional variant): comma-separated reward
+    /// temperatures (e.g. 4,2,1); each batch draws one, the policy sees ln T and scales its logits
+    /// by a learned factor per temperature, and log Z is learned per temperature. The run reports
+    /// and evaluates at the lowest one; `gfn sample --reward-temperature T` samples at another.
+    /// Phylo only (the environment then encodes its temperature).
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub(crate) condition_temperatures: Option<Vec<f64>>,
+    /// Conditioning: how each batch draws its temperature, uniform or annealed (centred on a
+    /// temperature moving from the highest to the lowest over the run).
+    #[arg(long)]
+    pub(crate) condition_schedule: Option<String>,
+    /// Conditioning, annealed schedule: spread of the draw in log2 T (default 0.5).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) condition_spread: Option<f64>,
     /// Clip the global gradient norm.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) clip_grad_norm: Option<f64>,
@@ -271,6 +285,10 @@ pub(crate) struct EvalArgs {
     /// Evaluation method.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) eval: EvalMode,
+    /// A temperature-conditioned checkpoint: evaluate at this conditioning temperature (default:
+    /// the lowest).
+    #[arg(long)]
+    pub(crate) reward_temperature: Option<f64>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -292,6 +310,10 @@ pub(crate) struct SampleArgs {
     /// (taxon names, bin lengths as branch lengths) for `gfn phylo splits` and other tree tools.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: SampleFormat,
+    /// A temperature-conditioned checkpoint: sample at this conditioning temperature (default:
+    /// the lowest).
+    #[arg(long)]
+    pub(crate) reward_temperature: Option<f64>,
 }
 
 /// `gfn sample --format`.

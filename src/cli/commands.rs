@@ -121,6 +121,13 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if a.anneal_interval.is_some() {
         c.anneal.interval = a.anneal_interval;
     }
+    if let Some(temperatures) = &a.condition_temperatures {
+        c.condition.temperatures.clone_from(temperatures);
+    }
+    if let Some(schedule) = parse(&a.condition_schedule)? {
+        c.condition.schedule = schedule;
+    }
+    set!(c.condition.spread => a.condition_spread);
     Ok(())
 }
 
@@ -147,6 +154,10 @@ fn resume_conflicts(a: &TrainArgs) -> Vec<&'static str> {
             a.anneal.is_some()
                 || a.anneal_threshold.or(a.anneal_min_temperature).is_some()
                 || a.anneal_interval.is_some(),
+        ),
+        (
+            "condition",
+            a.condition_temperatures.is_some() || a.condition_schedule.is_some() || a.condition_spread.is_some(),
         ),
         ("seed", a.seed.is_some()),
         (
@@ -215,6 +226,9 @@ fn train(args: TrainArgs) -> CliResult<()> {
             let mut config = file.train;
             apply_train_args(&mut config, &args)?;
             config.validate()?;
+            if let Some(reference) = config.condition.reference() {
+                record.condition_on(config.condition.temperatures[reference], args.env_args.reward_temperature)?;
+            }
             (record, config)
         }
     };
@@ -397,12 +411,22 @@ pub(crate) fn checkpoint_record(path: &Path) -> CliResult<EnvRecord> {
 struct EvalJob {
     path: PathBuf,
     mode: EvalMode,
+    reward_temperature: Option<f64>,
+}
+
+/// Loads a checkpoint, moved to conditioning temperature `temperature` if given.
+fn load_at<E: Enumerable + 'static>(env: E, path: &Path, temperature: Option<f64>) -> CliResult<Trainer<E, Cpu>> {
+    let mut trainer = Trainer::from_checkpoint(env, Cpu, path)?;
+    if let Some(t) = temperature {
+        trainer.condition_on(t)?;
+    }
+    Ok(trainer)
 }
 
 impl EnvJob for EvalJob {
     type Output = (EvalReport, u64, f64);
     fn run<E: Enumerable + 'static>(self, env: E) -> CliResult<Self::Output> {
-        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
+        let trainer = load_at(env, &self.path, self.reward_temperature)?;
         let eval = evaluator(trainer.env(), self.mode, trainer.config(), false)?;
         let report = eval.evaluate(trainer.env(), trainer.policy(), trainer.iteration())?;
         Ok((report, trainer.iteration(), trainer.log_z()?))
@@ -411,7 +435,8 @@ impl EnvJob for EvalJob {
 
 fn eval(args: EvalArgs) -> CliResult<()> {
     let record = checkpoint_record(&args.checkpoint)?;
-    let (report, iteration, log_z) = record.with_env(EvalJob { path: args.checkpoint.clone(), mode: args.eval })?;
+    let job = EvalJob { path: args.checkpoint.clone(), mode: args.eval, reward_temperature: args.reward_temperature };
+    let (report, iteration, log_z) = record.with_env(job)?;
     if args.json {
         println!("{}", json!({ "env": record.name(), "iteration": iteration, "log_z": log_z, "eval": report }));
     } else {
@@ -429,12 +454,13 @@ struct SampleJob {
     n: usize,
     seed: u64,
     format: SampleFormat,
+    reward_temperature: Option<f64>,
 }
 
 impl SampleJob {
     /// Loads the checkpoint and samples `n` trajectories.
     fn draw<E: Enumerable + 'static>(&self, env: E) -> CliResult<Drawn<E>> {
-        let trainer = Trainer::from_checkpoint(env, Cpu, &self.path)?;
+        let trainer = load_at(env, &self.path, self.reward_temperature)?;
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round: 0 };
         let traj = sample_forward(trainer.env(), trainer.policy(), self.n, Exploration::default(), draw)?;
         Ok((trainer, traj))
@@ -473,5 +499,11 @@ impl EnvJob for SampleJob {
 
 fn sample(args: SampleArgs) -> CliResult<()> {
     let record = checkpoint_record(&args.checkpoint)?;
-    record.with_env(SampleJob { path: args.checkpoint, n: args.n, seed: args.seed, format: args.format })
+    record.with_env(SampleJob {
+        path: args.checkpoint,
+        n: args.n,
+        seed: args.seed,
+        format: args.format,
+        reward_temperature: args.reward_temperature,
+    })
 }

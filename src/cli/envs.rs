@@ -167,6 +167,27 @@ impl EnvRecord {
         set(seed, a.env_seed, "env-seed", name)
     }
 
+    /// Sets up temperature-conditioned training at reference (lowest) temperature `reference`: the
+    /// environment encodes its temperature and starts there. Only phylo encodes its temperature;
+    /// `--reward-temperature` (`given`) must then be left out or equal `reference`.
+    pub(crate) fn condition_on(&mut self, reference: f64, given: Option<f64>) -> CliResult<()> {
+        let EnvRecord::Phylo(r) = self else {
+            return Err(CliError::Usage(format!(
+                "temperature conditioning needs an environment that encodes its reward temperature (phylo), not {}",
+                self.name()
+            )));
+        };
+        if let Some(t) = given.filter(|t| *t != reference) {
+            return Err(CliError::Usage(format!(
+                "--reward-temperature {t} conflicts with the conditioning temperatures, whose lowest ({reference}) \
+                 is the run's reference temperature; leave it out"
+            )));
+        }
+        r.config.temperature = reference;
+        r.config.temperature_feature = true;
+        Ok(())
+    }
+
     /// Builds the environment (validating its parameters) and runs `job` on it.
     pub(crate) fn with_env<J: EnvJob>(&self, job: J) -> CliResult<J::Output> {
         match self {

@@ -14,6 +14,7 @@
 //! [`PairEncoder`](crate::nn::PairEncoder)s ([`Architecture::Pairs`]).
 
 pub mod categorical;
+mod logit_scale;
 pub mod mixture;
 mod net;
 mod output;
@@ -30,6 +31,7 @@ use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, SlotLayout};
 use crate::nn::{Activation, Init, Mlp, MlpCache, Param};
 use crate::{Error, Result};
+use logit_scale::{scale_logits, scale_logits_backward};
 use net::{Net, NetCache, NetShape};
 
 /// How the backward policy is parameterised.
@@ -138,11 +140,13 @@ impl PolicyConfig {
 pub struct PolicyCache<B: Backend = Cpu> {
     trunk: NetCache<B>,
     backward: NetCache<B>,
+    /// The forward logits before [`Policy::logit_scale`] (`A × N`), when it is set.
+    raw_logits: Option<DMatrix<f32>>,
 }
 
 impl<B: Backend> Default for PolicyCache<B> {
     fn default() -> Self {
-        PolicyCache { trunk: NetCache::default(), backward: NetCache::default() }
+        PolicyCache { trunk: NetCache::default(), backward: NetCache::default(), raw_logits: None }
     }
 }
 
@@ -157,6 +161,12 @@ pub struct Policy<B: Backend = Cpu> {
     backward_net: Option<Net<B>>,
     /// The learned log-partition function.
     pub log_z: f64,
+    /// A positive factor on the forward logits (`None`, the default: none). Temperature-conditioned
+    /// training learns one per temperature (Logit-GFN's logit scaling) and sets it here; its
+    /// gradient is [`Policy::logit_scale_grad`].
+    pub logit_scale: Option<f64>,
+    /// `dL/d logit_scale` accumulated by [`Policy::backward`] since [`Policy::zero_grad`].
+    logit_scale_grad: f64,
 }
 
 impl<B: Backend> Policy<B> {
@@ -237,7 +247,17 @@ impl<B: Backend> Policy<B> {
             }
             _ => None,
         };
-        Ok(Policy { backend, config: config.clone(), layout, mixture, trunk, backward_net, log_z: config.log_z_init })
+        Ok(Policy {
+            backend,
+            config: config.clone(),
+            layout,
+            mixture,
+            trunk,
+            backward_net,
+            log_z: config.log_z_init,
+            logit_scale: None,
+            logit_scale_grad: 0.0,
+        })
     }
 
     /// The configuration the policy was built with.
@@ -268,14 +288,22 @@ impl<B: Backend> Policy<B> {
     /// Evaluates the policy on `features` (`feature_dim × n`, one column per state) without
     /// keeping activations.
     pub fn infer(&self, features: &DMatrix<f32>) -> Result<PolicyOutput> {
-        let trunk = self.trunk.infer(&self.backend, features)?;
+        let mut trunk = self.trunk.infer(&self.backend, features)?;
+        if let Some(scale) = self.logit_scale {
+            scale_logits(&mut trunk, self.layout.actions, scale);
+        }
         let backward = self.backward_net.as_ref().map(|net| net.infer(&self.backend, features)).transpose()?;
         Ok(PolicyOutput::new(self.layout, self.mixture, trunk, backward))
     }
 
     /// Evaluates the policy on `features`, keeping activations in `cache` for [`Policy::backward`].
     pub fn forward(&self, features: &DMatrix<f32>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
-        let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
+        let mut trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
+        cache.raw_logits = self.logit_scale.map(|scale| {
+            let raw = trunk.rows(0, self.layout.actions).into_owned();
+            scale_logits(&mut trunk, self.layout.actions, scale);
+            raw
+        });
         let backward = self
             .backward_net
             .as_ref()
@@ -292,7 +320,13 @@ impl<B: Backend> Policy<B> {
         d_trunk: &DMatrix<f32>,
         d_backward: Option<&DMatrix<f32>>,
     ) -> Result<()> {
-        self.trunk.backward(&self.backend, &cache.trunk, d_trunk)?;
+        if let (Some(scale), Some(raw)) = (self.logit_scale, &cache.raw_logits) {
+            let (d_raw, d_scale) = scale_logits_backward(d_trunk, raw, scale);
+            self.logit_scale_grad += d_scale;
+            self.trunk.backward(&self.backend, &cache.trunk, &d_raw)?;
+        } else {
+            self.trunk.backward(&self.backend, &cache.trunk, d_trunk)?;
+        }
         if let (Some(net), Some(d_b)) = (&mut self.backward_net, d_backward) {
             net.backward(&self.backend, &cache.backward, d_b)?;
         }
@@ -301,6 +335,7 @@ impl<B: Backend> Policy<B> {
 
     /// Zeroes every parameter gradient.
     pub fn zero_grad(&mut self) -> Result<()> {
+        self.logit_scale_grad = 0.0;
         self.trunk.zero_grad(&self.backend)?;
         if let Some(net) = &mut self.backward_net {
             net.zero_grad(&self.backend)?;
@@ -326,6 +361,12 @@ impl<B: Backend> Policy<B> {
             out.extend(net.params_mut("backward"));
         }
         out
+    }
+
+    /// `dL/d logit_scale` accumulated by [`Policy::backward`] since [`Policy::zero_grad`] (zero
+    /// while [`Policy::logit_scale`] is `None`).
+    pub fn logit_scale_grad(&self) -> f64 {
+        self.logit_scale_grad
     }
 
     /// The trunk MLP and its activations from `cache`, for the per-sample gradients of

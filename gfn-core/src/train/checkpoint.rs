@@ -115,7 +115,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let metadata: HashMap<String, String> = [
             ("format".to_string(), CHECKPOINT_FORMAT.to_string()),
             ("iteration".to_string(), self.scalars.iteration.to_string()),
-            ("env_signature".to_string(), self.env.signature()),
+            ("env_signature".to_string(), self.reference_env().signature()),
         ]
         .into();
         let tensors =
@@ -123,7 +123,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let sidecar = Sidecar {
             format: CHECKPOINT_FORMAT.into(),
             iteration: self.scalars.iteration,
-            env_signature: self.env.signature(),
+            env_signature: self.reference_env().signature(),
             env: env.clone(),
             config: self.config.clone(),
             adam_steps: adam.t,
@@ -182,6 +182,16 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         }
         trainer.scalars = sidecar.scalars;
         trainer.policy.log_z = trainer.scalars.log_z;
+        let table = trainer.scalars.condition_scalars.len();
+        let temperatures = trainer.config.condition.temperatures.len();
+        if table != temperatures {
+            return Err(checkpoint_error(
+                path,
+                format!("{temperatures} conditioning temperatures but {table} saved log Z values"),
+            ));
+        }
+        // Saved between steps, at the reference temperature, which the loaded trainer is at.
+        trainer.load_temperature_scalars();
         trainer.restore_mode_set()?;
         Ok(trainer)
     }

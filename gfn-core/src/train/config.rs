@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::anneal::AnnealConfig;
+use super::condition::ConditionConfig;
 use crate::objective::Residual;
 use crate::optim::AdamConfig;
 use crate::policy::{Exploration, PolicyConfig};
@@ -420,6 +421,8 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Reward-temperature annealing (off by default).
     pub anneal: AnnealConfig,
+    /// Temperature conditioning (off by default).
+    pub condition: ConditionConfig,
 }
 
 impl Default for TrainConfig {
@@ -436,6 +439,7 @@ impl Default for TrainConfig {
             eval: EvalConfig::default(),
             log_every: 100,
             anneal: AnnealConfig::default(),
+            condition: ConditionConfig::default(),
         }
     }
 }
@@ -489,6 +493,23 @@ impl TrainConfig {
                 self.anneal.kind,
                 format!("{} trains on target samples drawn at a fixed temperature; no annealing", self.objective.kind),
             ));
+        }
+        self.condition.validate()?;
+        if self.condition.is_active() {
+            if self.anneal.is_active() {
+                return Err(Error::config(
+                    "anneal",
+                    self.anneal.kind,
+                    "temperature-conditioned training draws its own temperatures; use condition.schedule = \"annealed\" instead",
+                ));
+            }
+            if self.objective.kind.is_divergence() {
+                return Err(Error::config(
+                    "objective",
+                    self.objective.kind,
+                    "temperature conditioning applies to the balance objectives (tb, db, subtb, vargrad, cb, fm)",
+                ));
+            }
         }
         if self.eval.samples == 0 || self.eval.backward_samples == 0 {
             return Err(Error::config("eval.samples", self.eval.samples, "evaluation sample counts must be positive"));

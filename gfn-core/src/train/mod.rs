@@ -3,6 +3,7 @@
 
 mod anneal;
 mod checkpoint;
+mod condition;
 mod config;
 mod divergence_step;
 mod fit;
@@ -10,11 +11,13 @@ mod flow_step;
 mod hybrid;
 mod metrics;
 mod reward_override;
+mod temperature_set;
 mod trainer;
 
 pub use anneal::{AnnealConfig, AnnealKind};
 pub use checkpoint::{CHECKPOINT_FORMAT, Sidecar, read_sidecar, sidecar_path};
 pub(crate) use checkpoint::{checkpoint_error, from_view, to_bytes, write_atomic};
+pub use condition::{ConditionConfig, ConditionSchedule};
 pub use config::{
     ControlVariateKind, EvalConfig, ExplorationConfig, ObjectiveConfig, ObjectiveKind, OptimConfig, TrainConfig,
 };

@@ -9,6 +9,7 @@ use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
 use super::divergence_step::{self, DivergenceSpec};
 use super::flow_step::flow_matching_step;
 use super::reward_override::LogRewardOverride;
+use super::temperature_set::{TemperatureEnvs, TemperatureScalars};
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::eval::TargetSampler;
@@ -97,9 +98,15 @@ pub(super) struct ScalarState {
     /// at the temperature in effect.
     #[serde(default)]
     pub(super) best: Option<ReplayEntry>,
-    /// The reward temperature in effect while annealing (`None` without annealing).
+    /// The reward temperature in effect while annealing, or the reference temperature of
+    /// temperature-conditioned training (`None` otherwise).
     #[serde(default)]
     pub(super) reward_temperature: Option<f64>,
+    /// Temperature-conditioned training: the `log Z` and logit scale of each conditioning
+    /// temperature, in the order of [`super::ConditionConfig::temperatures`] (`log_z` and
+    /// `log_z_adam` above mirror the current temperature's entry).
+    #[serde(default)]
+    pub(super) condition_scalars: Vec<TemperatureScalars>,
 }
 
 /// Trains a [`Policy`] on an environment.
@@ -129,6 +136,8 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     mode_set: HashSet<E::State>,
     target: Option<Arc<dyn TargetSampler<E::State>>>,
     log_reward_override: Option<Arc<dyn LogRewardOverride<E::State>>>,
+    /// Temperature-conditioned training: the environments at the other temperatures.
+    pub(super) temperatures: Option<TemperatureEnvs<E>>,
 }
 
 impl<E: Environment> Trainer<E, Cpu> {
@@ -144,7 +153,15 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         config.validate()?;
         super::hybrid::check_supported(&env, &config)?;
         let mut config = config;
-        let reward_temperature = if config.anneal.is_active() {
+        let (env, temperatures) = if config.condition.is_active() {
+            let (set, reference) = TemperatureEnvs::build(&env, &config.condition)?;
+            (reference, Some(set))
+        } else {
+            (env, None)
+        };
+        let reward_temperature = if temperatures.is_some() {
+            env.reward_temperature()
+        } else if config.anneal.is_active() {
             let t = env.reward_temperature().ok_or_else(|| {
                 Error::config(
                     "anneal",
@@ -166,6 +183,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let policy = Policy::for_env(backend.clone(), &config.policy, &env, requirements.log_flow, &mut rng)?;
         let adam = Adam::new(config.optim.adam)?;
         let log_z_adam = ScalarAdam::new(crate::optim::AdamConfig { lr: config.optim.lr_log_z, ..config.optim.adam })?;
+        let scale_adam = ScalarAdam::new(config.optim.adam)?;
+        let condition_scalars =
+            TemperatureScalars::initial(&config.condition, config.policy.log_z_init, &log_z_adam, &scale_adam);
         let scalars = ScalarState {
             iteration: 0,
             log_z: config.policy.log_z_init,
@@ -177,8 +197,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             loss_count: 0,
             best: None,
             reward_temperature,
+            condition_scalars,
         };
-        Ok(Trainer {
+        let mut trainer = Trainer {
             env,
             config,
             backend,
@@ -194,7 +215,10 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             mode_set: HashSet::new(),
             target: None,
             log_reward_override: None,
-        })
+            temperatures,
+        };
+        trainer.load_temperature_scalars();
+        Ok(trainer)
     }
 
     /// The environment.
@@ -316,8 +340,15 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         Ok(state)
     }
 
-    /// Runs one training iteration.
+    /// Runs one training iteration (temperature-conditioned training: at the batch's temperature,
+    /// then back at the reference one).
     pub fn step(&mut self) -> Result<StepStats> {
+        let round = self.scalars.iteration;
+        self.at_batch_temperature(round, Self::step_here)
+    }
+
+    /// Runs one training iteration at the current temperature.
+    fn step_here(&mut self) -> Result<StepStats> {
         let it = self.scalars.iteration;
         let (traj, fresh) = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
@@ -327,7 +358,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         if !loss.is_finite() {
             return Err(Error::NonFinite { what: format!("loss at iteration {it}"), value: loss });
         }
-        let mut scalar_grads = [self.grads.log_z];
+        let mut scalar_grads = [self.grads.log_z, self.log_logit_scale_grad().unwrap_or(0.0)];
         let backend = self.backend.clone();
         let mut params: Vec<_> = self.policy.params_mut().into_iter().map(|(_, p)| p).collect();
         let grad_norm = clip_grad_norm(
@@ -344,6 +375,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             self.scalars.log_z_adam.step(&mut self.scalars.log_z, scalar_grads[0]);
             self.policy.log_z = self.scalars.log_z;
         }
+        self.step_logit_scale(scalar_grads[1]);
         self.scalars.iteration += 1;
         self.scalars.last_log_w_mean = log_w_mean;
         self.scalars.loss_sum += loss;
@@ -358,6 +390,11 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// iteration `round`, so distinct rounds give independent estimates (e.g. to measure the
     /// variance of an estimator).
     pub fn gradient(&mut self, round: u64) -> Result<Vec<f64>> {
+        self.at_batch_temperature(round, |t| t.gradient_here(round))
+    }
+
+    /// [`Trainer::gradient`] at the current temperature.
+    fn gradient_here(&mut self, round: u64) -> Result<Vec<f64>> {
         let (traj, _) = self.sample_batch(round)?;
         self.accumulate_gradient(&traj)?;
         let mut out = Vec::new();
@@ -397,10 +434,13 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             self.config.exploration.exploration(),
             Draw { seed, purpose: Purpose::Forward, round },
         )?;
+        // Stored entries (best, modes, replay) keep the reference temperature's log-reward.
+        let rescore =
+            self.temperatures.as_ref().filter(|t| t.current() != t.reference()).map(|t| t.reference_env(&self.env));
         let fresh: Vec<ReplayEntry> = (0..traj.len())
             .map(|i| ReplayEntry {
                 path: traj.action_path(i).to_vec(),
-                log_reward: traj.log_reward[i],
+                log_reward: rescore.map_or(traj.log_reward[i], |env| env.log_reward(traj.terminal(i))),
                 values: traj.values_path(i).to_vec(),
             })
             .collect();

@@ -98,6 +98,10 @@ pub struct PhyloConfig {
     pub branch_lengths: BranchLengths,
     /// Parsimony only: how `?`/`N` are coded.
     pub missing: MissingCoding,
+    /// Append the log reward temperature `ln T` to the global features, so that one policy can be
+    /// trained at several temperatures (temperature-conditioned training,
+    /// [`gfn_core::train::ConditionConfig`]).
+    pub temperature_feature: bool,
 }
 
 impl Default for PhyloConfig {
@@ -112,6 +116,7 @@ impl Default for PhyloConfig {
             branch_actions: BranchActions::Factorised,
             branch_lengths: BranchLengths::Bins,
             missing: MissingCoding::AllStates,
+            temperature_feature: false,
         }
     }
 }

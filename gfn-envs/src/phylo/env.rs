@@ -340,7 +340,7 @@ impl Environment for PhyloEnv {
             }
         }
         format!(
-            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}{}{}",
+            "phylo:{}:{}x{}:{hash:016x}:T{}:C{}:B{}:S{}:L{}:{:?}{}{}{}",
             c.reward,
             self.taxon_count(),
             self.alignment.site_count(),
@@ -354,7 +354,8 @@ impl Environment for PhyloEnv {
                 BranchActions::Joint => "",
                 BranchActions::Factorised => ":factorised",
             },
-            if self.is_continuous() { ":continuous" } else { "" }
+            if self.is_continuous() { ":continuous" } else { "" },
+            if c.temperature_feature { ":temperature-feature" } else { "" }
         )
     }
 }

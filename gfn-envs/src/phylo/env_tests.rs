@@ -265,3 +265,30 @@ fn the_reward_temperature_can_be_changed_and_is_validated() {
         assert!(err.contains("temperature"), "{err}");
     }
 }
+
+/// With `temperature_feature` the last global feature is `ln T`, everything before it is
+/// unchanged, and the signature says so.
+#[test]
+fn temperature_feature_appends_ln_t() {
+    for base in [parsimony(4), jc69(4, 2)] {
+        let config = PhyloConfig { temperature_feature: true, temperature: 4.0, ..base.config().clone() };
+        let env = PhyloEnv::new(base.alignment().clone(), config).unwrap();
+        assert_eq!(env.feature_dim(), base.feature_dim() + 1);
+        assert_eq!(env.slot_layout().unwrap().global_dim, base.slot_layout().unwrap().global_dim + 1);
+        assert!(env.signature().ends_with(":temperature-feature") && !base.signature().contains("feature"));
+        let hot = env.with_reward_temperature(16.0).unwrap();
+        let mut state = env.source();
+        let first = env.children(&state).unwrap()[0].0;
+        env.step(&mut state, first).unwrap();
+        let features = |e: &PhyloEnv| {
+            let mut out = vec![0.0; e.feature_dim()];
+            e.encode(&state, &mut out);
+            out
+        };
+        let (plain, cold, hot) = (features(&base), features(&env), features(&hot));
+        assert_eq!(&cold[..plain.len()], &plain[..]);
+        assert_eq!(&hot[..plain.len()], &plain[..]);
+        assert_eq!((cold[plain.len()], hot[plain.len()]), (4f32.ln(), 16f32.ln()));
+        assert_environment_conforms(&env);
+    }
+}

@@ -16,7 +16,9 @@ use super::likelihood::NUCLEOTIDE_STATES;
 /// of the virtual root on taxon 0's edge). The global part is `[k / n, terminal]` for `k` trees,
 /// followed with factorised branch actions by the one-hot phase of the pending merge
 /// `[awaiting left bin, awaiting right bin, awaiting commit, final merge awaiting commit]` and the
-/// one-hot chosen left bin (the fused edge's bin in a final merge) and right bin (`B` each).
+/// one-hot chosen left bin (the fused edge's bin in a final merge) and right bin (`B` each), and
+/// with [`PhyloConfig::temperature_feature`](super::config::PhyloConfig::temperature_feature) the
+/// log reward temperature `ln T` last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FeatureLayout {
     /// The number of slots (`n`).
@@ -64,7 +66,7 @@ impl PhyloEnv {
             slots: self.taxon_count(),
             slot_dim: slot_header + per_pattern * self.alignment.pattern_count(),
             slot_header,
-            global_dim,
+            global_dim: global_dim + usize::from(self.config.temperature_feature),
         }
     }
 
@@ -92,6 +94,9 @@ impl PhyloEnv {
         let (slots, global) = out.split_at_mut(layout.slots * layout.slot_dim);
         global[0] = state.trees.len() as f32 / n;
         global[1] = f32::from(u8::from(state.is_terminal()));
+        if self.config.temperature_feature {
+            global[layout.global_dim - 1] = self.config.temperature.ln() as f32;
+        }
         let Some(pending) = state.pending else { return };
         let ((i, j), phase, left, right) = match pending {
             Pending::Pair { i, j } => ((i, j), 0, None, None),
