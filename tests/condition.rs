@@ -72,6 +72,40 @@ fn one_policy_learns_the_parsimony_target_at_every_temperature() {
     }
 }
 
+/// Each temperature's log Z starts at the importance-sampling estimate `log mean w` of the first
+/// batch drawn at it (one Adam step of at most `lr_log_z` away after that batch; above the batch's
+/// mean log w), and stays at `log_z_init` until then; the step statistics name the batch's
+/// temperature.
+#[test]
+fn each_temperature_starts_log_z_at_its_first_batch() {
+    let config = config(100, ConditionSchedule::Uniform);
+    let lr = config.optim.lr_log_z;
+    let mut trainer = Trainer::new(env(true), config).expect("valid");
+    let mut first_seen = Vec::new();
+    while first_seen.len() < TEMPERATURES.len() {
+        let stats = trainer.step().expect("step");
+        let t = stats.reward_temperature.expect("a phylo batch has a temperature");
+        assert!(TEMPERATURES.contains(&t), "batch temperature {t}");
+        let table = trainer.log_z_by_temperature();
+        assert_eq!(table.iter().map(|(t, _)| *t).collect::<Vec<_>>(), TEMPERATURES.to_vec());
+        if !first_seen.contains(&t) {
+            first_seen.push(t);
+            let log_z = table.iter().find(|(u, _)| *u == t).expect("in the table").1;
+            eprintln!("T = {t}: first-batch mean log w {:.4}, log Z {log_z:.4}", stats.log_w_mean);
+            assert!(log_z > stats.log_w_mean + lr, "T = {t}: log Z {log_z} vs mean log w {}", stats.log_w_mean);
+            assert!(log_z.abs() > 2.0 * lr, "T = {t}: log Z {log_z} is still near log_z_init = 0");
+        }
+        for (u, log_z) in table.iter().filter(|(u, _)| !first_seen.contains(u)) {
+            assert_eq!(*log_z, 0.0, "T = {u} not drawn yet");
+        }
+        for (u, log_z) in table {
+            trainer.condition_on(u).expect("in the set");
+            assert_eq!(trainer.log_z().expect("log z"), log_z, "T = {u}");
+        }
+        trainer.condition_on(8.0).expect("back at the reference");
+    }
+}
+
 /// Same seed, same bits; a run checkpointed half-way and resumed ends with the same parameters
 /// and the same log Z table as an uninterrupted one (the annealed schedule draws different
 /// temperatures at different iterations, so the draw must follow the iteration).

@@ -258,5 +258,25 @@ fn temperature_conditioned_training_samples_and_evaluates_at_each_temperature() 
     fails_with(&["train", "hypergrid", "--condition-temperatures", "2,1"], &["phylo", "hypergrid"]);
     fails_with(&[&train[..], &["--anneal", "cascading"]].concat(), &["anneal"]);
     fails_with(&["train", "--resume", ckpt_s, "--condition-temperatures", "2,1"], &["condition"]);
+
+    // `gfn phylo mll --reward-temperature`: the proposal at another temperature of a JC69 run's set
+    // estimates the same (untempered) marginal likelihood with different samples.
+    let jc = dir.join("jc.safetensors");
+    let jc_s = jc.to_str().unwrap();
+    let jc_train = ["train", "phylo", "--alignment", fasta_s, "--reward", "jc69", "--condition-temperatures", "4,2,1"];
+    stdout(&gfn(&[&jc_train[..], &["--iterations", "10", "--hidden", "16", "--checkpoint", jc_s]].concat()));
+    let mll = |t: Option<&str>| -> serde_json::Value {
+        let mut args = vec!["phylo", "mll", "--checkpoint", jc_s, "--samples", "64", "--json"];
+        args.extend(t.iter().flat_map(|t| ["--reward-temperature", *t]));
+        serde_json::from_str(stdout(&gfn(&args)).trim()).expect("JSON")
+    };
+    let (at_one, at_four) = (mll(None), mll(Some("4")));
+    let estimate = |v: &serde_json::Value| v["marginal_log_likelihood"].as_f64().expect("finite estimate");
+    assert_ne!(estimate(&at_one), estimate(&at_four), "{at_one} {at_four}");
+    assert_eq!(at_four["proposal_temperature"], 4.0, "{at_four}");
+    fails_with(
+        &["phylo", "mll", "--checkpoint", jc_s, "--reward-temperature", "3"],
+        &["3", "conditioning temperatures"],
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -415,7 +415,11 @@ struct EvalJob {
 }
 
 /// Loads a checkpoint, moved to conditioning temperature `temperature` if given.
-fn load_at<E: Enumerable + 'static>(env: E, path: &Path, temperature: Option<f64>) -> CliResult<Trainer<E, Cpu>> {
+pub(crate) fn load_at<E: Enumerable + 'static>(
+    env: E,
+    path: &Path,
+    temperature: Option<f64>,
+) -> CliResult<Trainer<E, Cpu>> {
     let mut trainer = Trainer::from_checkpoint(env, Cpu, path)?;
     if let Some(t) = temperature {
         trainer.condition_on(t)?;

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use gfn_core::Error;
-use gfn_core::backend::Cpu;
 use gfn_core::env::Enumerable;
 use gfn_core::train::Trainer;
 use gfn_envs::phylo::alignment::MissingCoding;
@@ -21,7 +20,7 @@ use gfn_envs::phylo::tree::Tree;
 use gfn_envs::phylo::tree_file::read_trees;
 use serde_json::json;
 
-use super::commands::checkpoint_record;
+use super::commands::{checkpoint_record, load_at};
 use super::envs::EnvJob;
 use super::{CliError, CliResult};
 
@@ -141,6 +140,11 @@ struct MllArgs {
     /// likelihood of the continuous model (without it: the sum over binned trees).
     #[arg(long)]
     jitter: bool,
+    /// A temperature-conditioned checkpoint: draw the importance samples from the policy at this
+    /// temperature of its set (default: the lowest). The estimate is always of the untempered
+    /// marginal likelihood; only the proposal changes.
+    #[arg(long)]
+    reward_temperature: Option<f64>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -299,7 +303,7 @@ impl EnvJob for MllJob<'_> {
 
     fn run_phylo(self, env: PhyloEnv) -> CliResult<Self::Output> {
         let a = self.0;
-        let trainer = Trainer::from_checkpoint(env, Cpu, &a.checkpoint)?;
+        let trainer = load_at(env, &a.checkpoint, a.reward_temperature)?;
         let options = MllOptions { samples: a.samples, seed: a.seed, jitter: a.jitter };
         Ok((marginal_log_likelihood(trainer.env(), trainer.policy(), options)?, trainer.iteration()))
     }
@@ -311,7 +315,7 @@ fn mll(a: &MllArgs) -> CliResult<()> {
         println!(
             "{}",
             json!({ "marginal_log_likelihood": mll, "samples": a.samples, "seed": a.seed,
-                    "jitter": a.jitter, "iteration": iteration })
+                    "jitter": a.jitter, "iteration": iteration, "proposal_temperature": a.reward_temperature })
         );
     } else {
         println!("marginal log-likelihood {mll:.4} ({} importance samples, iteration {iteration})", a.samples);

@@ -20,8 +20,18 @@ use rand_chacha::ChaCha8Rng;
 
 /// `(out, in, batch)` shapes for the linear checks: tiny, the output-layer shape of the target
 /// network (5 rows), a hidden layer, and an empty batch.
-const LINEAR_SHAPES: [(usize, usize, usize); 8] =
-    [(1, 1, 1), (3, 4, 5), (5, 256, 17), (256, 32, 40), (64, 64, 64), (7, 3, 0), (256, 256, 3), (5, 256, 4)];
+const LINEAR_SHAPES: [(usize, usize, usize); 10] = [
+    (1, 1, 1),
+    (3, 4, 5),
+    (5, 256, 17),
+    (256, 32, 40),
+    (64, 64, 64),
+    (7, 3, 0),
+    (256, 256, 3),
+    (5, 256, 4),
+    (40, 24, 13),
+    (256, 256, 16),
+];
 
 /// Runs every check of this module.
 pub fn run_all<B: Backend>(b: &B) -> Result<()> {
@@ -33,6 +43,7 @@ pub fn run_all<B: Backend>(b: &B) -> Result<()> {
     activation_backward_matches_reference(b)?;
     adam_update_matches_reference(b)?;
     scale_sum_squares_fill_zero_match_reference(b)?;
+    gather_columns_matches_reference(b)?;
     output_buffers_are_resized(b)?;
     shape_mismatches_are_errors(b)?;
     Ok(())
@@ -255,6 +266,28 @@ pub fn scale_sum_squares_fill_zero_match_reference<B: Backend>(b: &B) -> Result<
     Ok(())
 }
 
+/// `gather_columns` copies the named columns, in order, from several sources (into a buffer of the
+/// wrong shape, which is resized); an empty list gives an empty batch.
+pub fn gather_columns_matches_reference<B: Backend>(b: &B) -> Result<()> {
+    let hosts = [random_matrix(700, 6, 4, 1.0), random_matrix(701, 6, 1, 1.0), random_matrix(702, 6, 3, 1.0)];
+    let sources = hosts.iter().map(|m| b.upload(m)).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&B::Mat> = sources.iter().collect();
+    for columns in [vec![(0, 3), (2, 0), (1, 0), (0, 0), (2, 2), (0, 3)], vec![]] {
+        let mut out = b.upload(&DMatrix::from_element(2, 9, f32::NAN))?;
+        b.gather_columns(&refs, &columns, &mut out)?;
+        let got = b.download(&out)?;
+        if got.shape() != (6, columns.len()) {
+            return Err(fail("gather_columns shape", format!("{:?} for {} columns", got.shape(), columns.len())));
+        }
+        for (c, &(s, j)) in columns.iter().enumerate() {
+            if got.column(c) != hosts[s].column(j) {
+                return Err(fail("gather_columns", format!("column {c} is not column {j} of source {s}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Output buffers of the wrong shape (too large, too small) are resized, and a repeated call
 /// gives the same result.
 pub fn output_buffers_are_resized<B: Backend>(b: &B) -> Result<()> {
@@ -298,6 +331,9 @@ pub fn shape_mismatches_are_errors<B: Backend>(b: &B) -> Result<()> {
         ("linear_backward dw", b.linear_backward(&w, &x, &dy, &mut bad_dw, &mut db, None)),
         ("activation_backward", b.activation_backward(Activation::Relu, &x, &dy, &x, &mut out)),
         ("adam_update", b.adam_update(&mut dw, &x, &mut db, &mut out, &AdamStep::new(&AdamConfig::default(), 1))),
+        ("gather_columns column", b.gather_columns(&[&x, &dy], &[(1, 5)], &mut out)),
+        ("gather_columns source", b.gather_columns(&[&x, &dy], &[(0, 0)], &mut out)),
+        ("gather_columns index", b.gather_columns(&[&x], &[(1, 0)], &mut out)),
     ];
     for (what, result) in checks {
         if !matches!(result, Err(Error::ShapeMismatch { .. })) {

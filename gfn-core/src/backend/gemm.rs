@@ -4,6 +4,8 @@
 //! layers have fewer rows) and its `gemm_tr`/`tr_mul` fall back to dot products; transposed
 //! operands are expressed here as strides, so no transpose is ever materialised.
 
+use multiversion::multiversion;
+use multiversion::target::selected_target;
 use nalgebra::DMatrix;
 
 /// Whether an operand is used as stored or transposed.
@@ -85,6 +87,114 @@ pub(crate) fn sgemm(
     }
 }
 
+/// Output rows per register block of [`narrow_gemm`] (two AVX2 registers, one AVX-512 register).
+pub(crate) const BLOCK_ROWS: usize = 16;
+/// Output columns per register block of [`narrow_gemm`].
+const BLOCK_COLS: usize = 4;
+
+/// `c += a · b` for a column-major `a` (`m × k`) and a narrow `b` (`k × n`, a few columns).
+///
+/// sgemm packs both operands on every call; for the lock-step sampling rounds (a 256×256 weight
+/// matrix against at most a batch of columns) packing the weights costs as much as the product.
+/// This kernel reads `a` in place: a block of 16 consecutive rows of one column of `a` is
+/// contiguous, so each step of the inner loop loads 16 weights and multiplies them into a
+/// `16 × 4` block of accumulators held in registers. Callers check shapes first.
+pub(crate) fn narrow_gemm(a: &DMatrix<f32>, b: &DMatrix<f32>, c: &mut DMatrix<f32>) {
+    let (m, k) = a.shape();
+    let n = b.ncols();
+    assert!(
+        b.nrows() == k && c.shape() == (m, n),
+        "narrow_gemm shapes: ({m}×{k})·{:?} into {:?}",
+        b.shape(),
+        c.shape()
+    );
+    narrow_kernel(a.as_slice(), b.as_slice(), c.as_mut_slice(), m, k);
+}
+
+#[multiversion(targets = "simd")]
+fn narrow_kernel(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
+    // `mul_add` is one instruction where the target has FMA and a slow library call elsewhere.
+    if selected_target!().supports_feature_str("fma") {
+        narrow_blocks::<true>(a, b, c, m, k);
+    } else {
+        narrow_blocks::<false>(a, b, c, m, k);
+    }
+}
+
+/// The body of [`narrow_kernel`]; `FUSED` selects fused multiply-adds.
+#[inline(always)]
+fn narrow_blocks<const FUSED: bool>(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
+    if m == 0 || k == 0 {
+        return;
+    }
+    let n = b.len() / k;
+    for i0 in (0..m).step_by(BLOCK_ROWS) {
+        let rows = BLOCK_ROWS.min(m - i0);
+        let mut j0 = 0;
+        while j0 + BLOCK_COLS <= n {
+            block::<BLOCK_COLS, FUSED>(a, b, c, (m, k), (i0, rows), j0);
+            j0 += BLOCK_COLS;
+        }
+        match n - j0 {
+            3 => block::<3, FUSED>(a, b, c, (m, k), (i0, rows), j0),
+            2 => block::<2, FUSED>(a, b, c, (m, k), (i0, rows), j0),
+            1 => block::<1, FUSED>(a, b, c, (m, k), (i0, rows), j0),
+            _ => {}
+        }
+    }
+}
+
+/// `c[i0..i0+rows, j0..j0+COLS] += a[i0..i0+rows, :] · b[:, j0..j0+COLS]` with the accumulators in
+/// registers (`rows ≤ BLOCK_ROWS`; a partial block is zero-padded).
+#[inline(always)]
+fn block<const COLS: usize, const FUSED: bool>(
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    (m, k): (usize, usize),
+    (i0, rows): (usize, usize),
+    j0: usize,
+) {
+    let mut acc = [[0.0f32; BLOCK_ROWS]; COLS];
+    let columns: [&[f32]; COLS] = std::array::from_fn(|jj| &b[(j0 + jj) * k..(j0 + jj + 1) * k]);
+    if rows == BLOCK_ROWS {
+        for (p, a_column) in a.chunks_exact(m).enumerate() {
+            let w: &[f32; BLOCK_ROWS] = a_column[i0..i0 + BLOCK_ROWS].try_into().expect("a full block");
+            accumulate::<COLS, FUSED>(&mut acc, w, &columns, p);
+        }
+    } else {
+        for (p, a_column) in a.chunks_exact(m).enumerate() {
+            let mut w = [0.0f32; BLOCK_ROWS];
+            for (wr, ar) in w.iter_mut().zip(&a_column[i0..]) {
+                *wr = *ar;
+            }
+            accumulate::<COLS, FUSED>(&mut acc, &w, &columns, p);
+        }
+    }
+    for (jj, acc_column) in acc.iter().enumerate() {
+        let start = (j0 + jj) * m + i0;
+        for (out, s) in c[start..start + rows].iter_mut().zip(acc_column) {
+            *out += s;
+        }
+    }
+}
+
+/// `acc[:, jj] += w · columns[jj][p]` for every column of the block.
+#[inline(always)]
+fn accumulate<const COLS: usize, const FUSED: bool>(
+    acc: &mut [[f32; BLOCK_ROWS]; COLS],
+    w: &[f32; BLOCK_ROWS],
+    columns: &[&[f32]; COLS],
+    p: usize,
+) {
+    for (acc_column, column) in acc.iter_mut().zip(columns) {
+        let x = column[p];
+        for (s, wr) in acc_column.iter_mut().zip(w) {
+            *s = if FUSED { wr.mul_add(x, *s) } else { *s + wr * x };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +211,17 @@ mod tests {
         let mut d = DMatrix::from_element(7, 7, f32::NAN);
         sgemm(1.0, &a, Op::Id, &a, Op::Tr, 0.0, &mut d);
         assert!((d - &a * a.transpose()).abs().max() < 1e-4);
+    }
+
+    #[test]
+    fn narrow_gemm_matches_nalgebra_for_every_block_remainder() {
+        for (m, k, n) in [(37, 19, 9), (16, 8, 4), (5, 256, 3), (1, 1, 1), (33, 7, 0), (0, 3, 2)] {
+            let a = DMatrix::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 11) as f32 - 5.0);
+            let b = DMatrix::from_fn(k, n, |i, j| 0.25 * ((i + 2 * j) % 5) as f32 - 0.5);
+            let mut c = DMatrix::from_fn(m, n, |i, j| (i + j) as f32);
+            let want = &a * &b + &c;
+            narrow_gemm(&a, &b, &mut c);
+            assert!((c - want).abs().max() < 1e-3, "{m}×{k}·{k}×{n}");
+        }
     }
 }

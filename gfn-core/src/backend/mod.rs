@@ -95,6 +95,12 @@ pub trait Backend: Clone + std::fmt::Debug + Send + Sync + 'static {
 
     /// Sets every entry of `m` to zero.
     fn fill_zero(&self, m: &mut Self::Mat) -> Result<()>;
+
+    /// `out[:, c] = sources[s][:, j]` for each `(s, j) = columns[c]`: assembles one batch from
+    /// columns of several matrices with the same number of rows (`out` resized as needed). Used to
+    /// reuse the activations of lock-step sampling rounds as one training batch. A source index or
+    /// column out of range, or sources of different heights, are [`Error::ShapeMismatch`](crate::Error::ShapeMismatch).
+    fn gather_columns(&self, sources: &[&Self::Mat], columns: &[(usize, usize)], out: &mut Self::Mat) -> Result<()>;
 }
 
 /// `Ok(())` if `got == expected`, else [`Error::ShapeMismatch`](crate::Error::ShapeMismatch).

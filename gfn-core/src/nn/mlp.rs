@@ -87,6 +87,35 @@ impl<B: Backend> MlpCache<B> {
     }
 }
 
+impl<B: Backend> MlpCache<B> {
+    /// Fills this cache as if one forward pass had run on the inputs of the `(pass, column)` pairs
+    /// `columns` of earlier forward passes `passes` of the same network, copying their activations
+    /// instead of recomputing them. Fails if there is no pass, if a pass is empty or of another
+    /// depth, or if a column is out of range.
+    pub fn gather(&mut self, backend: &B, passes: &[&MlpCache<B>], columns: &[(usize, usize)]) -> Result<()> {
+        let layers = passes.first().map_or(0, |c| c.pre.len());
+        if layers == 0 || passes.iter().any(|c| c.input.is_none() || c.pre.len() != layers) {
+            return Err(crate::Error::Backend(format!(
+                "MlpCache::gather needs filled forward passes of one network, got {} passes of depths {:?}",
+                passes.len(),
+                passes.iter().map(|c| c.pre.len()).collect::<Vec<_>>()
+            )));
+        }
+        self.prepare(backend, layers)?;
+        let inputs: Vec<&B::Mat> = passes.iter().filter_map(|c| c.input.as_ref()).collect();
+        backend.gather_columns(&inputs, columns, self.input.as_mut().expect("prepared"))?;
+        for (l, pre) in self.pre.iter_mut().enumerate() {
+            let sources: Vec<&B::Mat> = passes.iter().map(|c| &c.pre[l]).collect();
+            backend.gather_columns(&sources, columns, pre)?;
+        }
+        for (l, post) in self.post.iter_mut().enumerate() {
+            let sources: Vec<&B::Mat> = passes.iter().map(|c| &c.post[l]).collect();
+            backend.gather_columns(&sources, columns, post)?;
+        }
+        Ok(())
+    }
+}
+
 impl<B: Backend> Default for MlpCache<B> {
     fn default() -> Self {
         Self::new()

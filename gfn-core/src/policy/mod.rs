@@ -18,11 +18,13 @@ mod logit_scale;
 pub mod mixture;
 mod net;
 mod output;
+mod rounds;
 mod scores;
 
 pub use categorical::Exploration;
 pub use mixture::MixtureHead;
 pub use output::{HeadLayout, PolicyOutput};
+pub use rounds::RoundCaches;
 
 use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
@@ -298,18 +300,52 @@ impl<B: Backend> Policy<B> {
 
     /// Evaluates the policy on `features`, keeping activations in `cache` for [`Policy::backward`].
     pub fn forward(&self, features: &DMatrix<f32>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
-        let mut trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
-        cache.raw_logits = self.logit_scale.map(|scale| {
-            let raw = trunk.rows(0, self.layout.actions).into_owned();
-            scale_logits(&mut trunk, self.layout.actions, scale);
-            raw
-        });
+        let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
         let backward = self
             .backward_net
             .as_ref()
             .map(|net| net.forward(&self.backend, features, &mut cache.backward))
             .transpose()?;
-        Ok(PolicyOutput::new(self.layout, self.mixture, trunk, backward))
+        Ok(self.finish_forward(trunk, backward, cache))
+    }
+
+    /// Whether [`Policy::forward_gathered`] works for this policy (MLP networks).
+    pub fn can_gather(&self) -> bool {
+        self.trunk.can_gather() && self.backward_net.as_ref().is_none_or(|net| net.can_gather())
+    }
+
+    /// The same as [`Policy::forward`] on the features of every step recorded in `rounds`, in
+    /// their order, but copying the activations of the sampling passes instead of recomputing
+    /// them. The policy must not have changed since those passes (the caller's responsibility:
+    /// the trainer uses it between sampling a batch and its update). MLP networks only
+    /// ([`Policy::can_gather`]).
+    pub fn forward_gathered(&self, rounds: &RoundCaches<B>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
+        let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.trunk).collect();
+        let trunk = self.trunk.gather(&self.backend, &passes, rounds.columns(), &mut cache.trunk)?;
+        let backward = match &self.backward_net {
+            Some(net) => {
+                let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.backward).collect();
+                Some(net.gather(&self.backend, &passes, rounds.columns(), &mut cache.backward)?)
+            }
+            None => None,
+        };
+        Ok(self.finish_forward(trunk, backward, cache))
+    }
+
+    /// Applies the logit scale (keeping the raw logits in `cache` for the backward pass) and
+    /// splits the network outputs into heads.
+    fn finish_forward(
+        &self,
+        mut trunk: DMatrix<f32>,
+        backward: Option<DMatrix<f32>>,
+        cache: &mut PolicyCache<B>,
+    ) -> PolicyOutput {
+        cache.raw_logits = self.logit_scale.map(|scale| {
+            let raw = trunk.rows(0, self.layout.actions).into_owned();
+            scale_logits(&mut trunk, self.layout.actions, scale);
+            raw
+        });
+        PolicyOutput::new(self.layout, self.mixture, trunk, backward)
     }
 
     /// Accumulates parameter gradients from output gradients: `d_trunk` has the trunk's layout;

@@ -106,6 +106,34 @@ impl<B: Backend> Net<B> {
     }
 
     /// Accumulates parameter gradients from the output gradient `d_output` (host).
+    /// Whether [`Net::gather`] works for this network.
+    pub(super) fn can_gather(&self) -> bool {
+        matches!(self, Net::Mlp(_))
+    }
+
+    /// Fills `cache` from the `(pass, column)` pairs `columns` of earlier forward passes (see
+    /// [`MlpCache::gather`]) and returns the network's output on them. MLPs only.
+    pub(super) fn gather(
+        &self,
+        backend: &B,
+        passes: &[&NetCache<B>],
+        columns: &[(usize, usize)],
+        cache: &mut NetCache<B>,
+    ) -> Result<DMatrix<f32>> {
+        match self {
+            Net::Mlp(_) => {
+                let passes: Vec<&MlpCache<B>> = passes.iter().map(|c| &c.mlp).collect();
+                cache.mlp.gather(backend, &passes, columns)?;
+                backend.download(cache.mlp.output())
+            }
+            Net::Pairs(_) => Err(Error::config(
+                "policy.architecture",
+                "pairs",
+                "reusing sampling passes is implemented for the mlp architecture only",
+            )),
+        }
+    }
+
     pub(super) fn backward(&mut self, backend: &B, cache: &NetCache<B>, d_output: &DMatrix<f32>) -> Result<()> {
         match self {
             Net::Mlp(mlp) => mlp.backward(backend, &cache.mlp, &backend.upload(d_output)?),

@@ -8,7 +8,7 @@ use super::{MAX_TRAJECTORY_LENGTH, Running, Slot, dead_end, feature_matrix, too_
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};
-use crate::policy::{Exploration, Policy};
+use crate::policy::{Exploration, Policy, RoundCaches};
 use crate::rng::{Purpose, Rng, stream};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
@@ -57,6 +57,37 @@ pub fn sample_forward_range<E: Environment, B: Backend>(
     exploration: Exploration,
     draw: Draw,
 ) -> Result<Trajectories<E::State>> {
+    sample_rounds(env, policy, range, exploration, draw, None)
+}
+
+/// [`sample_forward`] that also keeps each round's forward pass in `rounds`, with the round and
+/// column of every step of the returned trajectories, so that a training step on the same policy
+/// can reuse the activations ([`Policy::forward_gathered`]). The trajectories are the same as
+/// [`sample_forward`]'s.
+pub fn sample_forward_recorded<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    n: usize,
+    exploration: Exploration,
+    draw: Draw,
+    rounds: &mut RoundCaches<B>,
+) -> Result<Trajectories<E::State>> {
+    sample_rounds(env, policy, 0..n, exploration, draw, Some(rounds))
+}
+
+/// The lock-step sampling loop behind [`sample_forward_range`] and [`sample_forward_recorded`].
+fn sample_rounds<E: Environment, B: Backend>(
+    env: &E,
+    policy: &Policy<B>,
+    range: Range<usize>,
+    exploration: Exploration,
+    draw: Draw,
+    mut rounds: Option<&mut RoundCaches<B>>,
+) -> Result<Trajectories<E::State>> {
+    if let Some(rounds) = rounds.as_deref_mut() {
+        rounds.start();
+    }
+    let recording = rounds.is_some();
     let n = range.len();
     let first = range.start;
     // Hybrid environments also draw each step's continuous values from the mixture head.
@@ -77,7 +108,11 @@ pub fn sample_forward_range<E: Environment, B: Backend>(
             return Err(too_long(&active[0].running.state));
         }
         let features = feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running));
-        let output = policy.infer(&features)?;
+        let output = match rounds.as_deref_mut() {
+            Some(rounds) => policy.forward(&features, rounds.next_round())?,
+            None => policy.infer(&features)?,
+        };
+        let round = length - 1;
         // Per trajectory: draw an action and apply it. Returns Some(log R) when the trajectory ends.
         let advance = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<Option<f64>> {
             let r = &mut slot.running;
@@ -86,6 +121,9 @@ pub fn sample_forward_range<E: Environment, B: Backend>(
             }
             let action = sample_action(&slot.log_probs, &r.forward_mask, exploration, &mut slot.rng, &mut slot.scratch);
             r.push(action);
+            if recording {
+                r.record.columns.push((round, j));
+            }
             let values = match hybrid {
                 Some(steps) => {
                     let values = super::hybrid::draw_values(steps, &output, j, &r.state, action, &mut slot.rng)?;
@@ -139,7 +177,9 @@ pub fn sample_forward_range<E: Environment, B: Backend>(
         active = still;
     }
     let mut out = Trajectories::with_continuous(env.feature_dim(), actions, dim);
+    let mut columns = Vec::new();
     for (record, log_reward) in done.into_iter().flatten() {
+        columns.extend(record.columns);
         out.states.extend(record.states);
         out.actions.extend(record.actions);
         out.features.extend(record.features);
@@ -148,6 +188,9 @@ pub fn sample_forward_range<E: Environment, B: Backend>(
         out.continuous.extend(record.continuous);
         out.log_reward.push(log_reward);
         out.offsets.push(out.actions.len());
+    }
+    if let Some(rounds) = rounds {
+        rounds.set_columns(columns);
     }
     Ok(out)
 }

@@ -11,7 +11,7 @@ mod forward;
 mod hybrid;
 
 pub use backward::{sample_backward, sample_backward_from};
-pub use forward::{Draw, sample_forward, sample_forward_range};
+pub use forward::{Draw, sample_forward, sample_forward_range, sample_forward_recorded};
 
 use nalgebra::DMatrix;
 
@@ -41,6 +41,9 @@ struct Record<S> {
     backward_masks: Vec<bool>,
     /// Hybrid environments: the continuous values of each step, `continuous_dim` per step.
     continuous: Vec<f64>,
+    /// When the sampler keeps its passes ([`RoundCaches`](crate::policy::RoundCaches)): the
+    /// round and column that evaluated each step.
+    columns: Vec<(usize, usize)>,
 }
 
 impl<S: Clone> Running<S> {
@@ -57,6 +60,7 @@ impl<S: Clone> Running<S> {
                 forward_masks: Vec::new(),
                 backward_masks: Vec::new(),
                 continuous: Vec::new(),
+                columns: Vec::new(),
             },
         };
         r.refresh(env);

@@ -44,7 +44,10 @@ impl std::str::FromStr for ConditionSchedule {
 /// Each training batch draws one reward temperature `T` from `temperatures` (from its own seeded
 /// stream, so runs stay deterministic), rebuilds the environment at `T` with
 /// [`Environment::with_reward_temperature`] and trains a `log Z` of its own for `T` (a table, one
-/// entry per temperature: exact on a finite set). The policy sees `T` only through the
+/// entry per temperature: exact on a finite set). Each temperature's `log Z` starts at the
+/// importance-sampling estimate `log mean w`, `w = R·P_B/P_F`, of the first batch drawn at it
+/// (tempered log-partition functions differ by orders of magnitude, so one shared `log_z_init`
+/// leaves the others far off). The policy sees `T` only through the
 /// environment's features, so the environment must encode its temperature (the phylogenetics
 /// environment does with `temperature_feature = true`); the trainer checks that the source
 /// features differ between temperatures.

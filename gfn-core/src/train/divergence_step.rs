@@ -243,6 +243,14 @@ mod tests {
         fn fill_zero(&self, m: &mut Self::Mat) -> Result<()> {
             Cpu.fill_zero(m)
         }
+        fn gather_columns(
+            &self,
+            sources: &[&Self::Mat],
+            columns: &[(usize, usize)],
+            out: &mut Self::Mat,
+        ) -> Result<()> {
+            Cpu.gather_columns(sources, columns, out)
+        }
     }
 
     #[test]

@@ -116,6 +116,10 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 if let Some(t) = self.reward_temperature() {
                     record["reward_temperature"] = json!(t);
                 }
+                if self.temperatures.is_some() {
+                    record["batch_temperature"] = json!(stats.reward_temperature);
+                    record["log_z_by_temperature"] = json!(self.log_z_by_temperature());
+                }
                 if let Some(m) = &mut metrics {
                     m.write(&record)?;
                 }

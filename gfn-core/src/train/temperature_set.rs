@@ -191,6 +191,17 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.policy.log_z = self.scalars.log_z;
     }
 
+    /// Temperature conditioning: `(T, log Z at T)` for every temperature of the set, in the order
+    /// of [`ConditionConfig::temperatures`] (empty without conditioning, or for an objective
+    /// without a learned `log Z`).
+    pub fn log_z_by_temperature(&self) -> Vec<(f64, f64)> {
+        let Some(set) = self.temperatures.as_ref().filter(|_| self.requirements.log_z) else { return Vec::new() };
+        let temperatures = &self.config.condition.temperatures;
+        let entries = temperatures.iter().zip(&self.scalars.condition_scalars).enumerate();
+        // The current temperature's entry is only written back when the trainer switches away.
+        entries.map(|(k, (&t, e))| (t, if k == set.current() { self.scalars.log_z } else { e.log_z })).collect()
+    }
+
     /// `dL/d log(logit scale)` of the last backward pass, `None` without conditioning.
     pub(super) fn log_logit_scale_grad(&self) -> Option<f64> {
         let scale = self.temperatures.as_ref().and(self.policy.logit_scale)?;

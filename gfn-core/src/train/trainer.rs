@@ -18,10 +18,10 @@ use crate::objective::{
     SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
 };
 use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
-use crate::policy::{Policy, PolicyCache};
+use crate::policy::{Policy, PolicyCache, RoundCaches};
 use crate::replay::{ReplayBuffer, ReplayEntry};
 use crate::rng::{Purpose, stream};
-use crate::sampler::{Draw, sample_backward, sample_forward};
+use crate::sampler::{Draw, sample_backward, sample_forward, sample_forward_recorded};
 use crate::terms::{StepTerms, feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
@@ -81,6 +81,9 @@ pub struct StepStats {
     pub transitions: usize,
     /// The batch estimate `mean(log R + log P_B − log P_F)` (an ELBO of `log Z` on-policy).
     pub log_w_mean: f64,
+    /// The reward temperature the batch was trained at, if the environment has one (with
+    /// temperature conditioning, the temperature drawn for this batch).
+    pub reward_temperature: Option<f64>,
 }
 
 /// Trainer state that is not a tensor, saved in checkpoint sidecars.
@@ -128,8 +131,10 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     pub(super) adam: Adam<B>,
     pub(super) loss: Loss,
     pub(super) scalars: ScalarState,
-    requirements: Requirements,
+    pub(super) requirements: Requirements,
     cache: PolicyCache<B>,
+    /// The passes of the last on-policy sampling run, reused by its training step.
+    rounds: RoundCaches<B>,
     parent_cache: PolicyCache<B>,
     grads: TermGrads,
     mode_threshold: Option<f64>,
@@ -209,6 +214,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
             scalars,
             requirements,
             cache: PolicyCache::default(),
+            rounds: RoundCaches::new(),
             parent_cache: PolicyCache::default(),
             grads: TermGrads::default(),
             mode_threshold: None,
@@ -350,11 +356,15 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Runs one training iteration at the current temperature.
     fn step_here(&mut self) -> Result<StepStats> {
         let it = self.scalars.iteration;
-        let (traj, fresh) = self.sample_batch(it)?;
+        let (traj, fresh, recorded) = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
         self.record_best(&fresh);
         self.scalars.replay.extend(fresh);
-        let (loss, log_w_mean) = self.accumulate_gradient(&traj)?;
+        // Temperature conditioning: a temperature's first batch starts its log Z at the batch's
+        // importance-sampling estimate instead of at log_z_init (which can be far from the
+        // tempered log Z).
+        let warm_start = self.temperatures.is_some() && self.requirements.log_z && self.scalars.log_z_adam.steps() == 0;
+        let (loss, log_w_mean) = self.accumulate_gradient(&traj, recorded, warm_start)?;
         if !loss.is_finite() {
             return Err(Error::NonFinite { what: format!("loss at iteration {it}"), value: loss });
         }
@@ -381,7 +391,14 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         self.scalars.loss_sum += loss;
         self.scalars.loss_count += 1;
         self.anneal()?;
-        Ok(StepStats { loss, grad_norm, trajectories: traj.len(), transitions: traj.step_count(), log_w_mean })
+        Ok(StepStats {
+            loss,
+            grad_norm,
+            trajectories: traj.len(),
+            transitions: traj.step_count(),
+            log_w_mean,
+            reward_temperature: self.env.reward_temperature(),
+        })
     }
 
     /// The gradient estimate of one batch at the current parameters, without updating anything:
@@ -395,8 +412,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
 
     /// [`Trainer::gradient`] at the current temperature.
     fn gradient_here(&mut self, round: u64) -> Result<Vec<f64>> {
-        let (traj, _) = self.sample_batch(round)?;
-        self.accumulate_gradient(&traj)?;
+        let (traj, _, recorded) = self.sample_batch(round)?;
+        self.accumulate_gradient(&traj, recorded, false)?;
         let mut out = Vec::new();
         for (_, p) in self.policy.params() {
             out.extend(self.backend.download(&p.grad)?.iter().map(|&g| f64::from(g)));
@@ -407,7 +424,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
 
     /// The training batch of iteration `round`: on-policy trajectories, replayed ones and backward
     /// trajectories from target samples as configured, and the replay entries of the fresh ones.
-    fn sample_batch(&self, round: u64) -> Result<(Trajectories<E::State>, Vec<ReplayEntry>)> {
+    /// The flag says whether the batch is exactly the on-policy trajectories, with the sampling
+    /// passes kept in `self.rounds` for the training forward pass to reuse.
+    fn sample_batch(&mut self, round: u64) -> Result<(Trajectories<E::State>, Vec<ReplayEntry>, bool)> {
         let seed = self.config.seed;
         let backward = Draw { seed, purpose: Purpose::Backward, round };
         let targets = if self.config.objective.needs_targets() {
@@ -425,15 +444,21 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         };
         if self.config.objective.targets_only() {
             let targets = targets.unwrap_or_default();
-            return Ok((sample_backward(&self.env, &self.policy, &targets, backward)?, Vec::new()));
+            return Ok((sample_backward(&self.env, &self.policy, &targets, backward)?, Vec::new(), false));
         }
-        let mut traj = sample_forward(
-            &self.env,
-            &self.policy,
-            self.config.batch_size,
-            self.config.exploration.exploration(),
-            Draw { seed, purpose: Purpose::Forward, round },
-        )?;
+        let draws = self.config.replay.draws(self.config.batch_size);
+        let replaying = draws > 0 && !self.scalars.replay.is_empty();
+        let record = !replaying
+            && targets.is_none()
+            && matches!(self.loss, Loss::Balance(_) | Loss::Divergence(_))
+            && self.policy.can_gather();
+        let (n, exploration) = (self.config.batch_size, self.config.exploration.exploration());
+        let draw = Draw { seed, purpose: Purpose::Forward, round };
+        let mut traj = if record {
+            sample_forward_recorded(&self.env, &self.policy, n, exploration, draw, &mut self.rounds)?
+        } else {
+            sample_forward(&self.env, &self.policy, n, exploration, draw)?
+        };
         // Stored entries (best, modes, replay) keep the reference temperature's log-reward.
         let rescore =
             self.temperatures.as_ref().filter(|t| t.current() != t.reference()).map(|t| t.reference_env(&self.env));
@@ -444,8 +469,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 values: traj.values_path(i).to_vec(),
             })
             .collect();
-        let draws = self.config.replay.draws(self.config.batch_size);
-        if draws > 0 && !self.scalars.replay.is_empty() {
+        if replaying {
             let mut rng = stream(seed, Purpose::Replay, &[round]);
             let drawn = self.scalars.replay.draw(draws, &mut rng);
             let terminals = drawn.into_iter().map(|e| self.replay_entry(e)).collect::<Result<Vec<_>>>()?;
@@ -457,15 +481,21 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         if let Some(source) = &self.log_reward_override {
             traj.log_reward = source.log_rewards(&traj)?;
         }
-        Ok((traj, fresh))
+        Ok((traj, fresh, record))
     }
 
     /// Zeroes the gradients and accumulates the objective's gradient on `traj`; returns the loss
-    /// and the batch mean of `log w`.
-    fn accumulate_gradient(&mut self, traj: &Trajectories<E::State>) -> Result<(f64, f64)> {
+    /// and the batch mean of `log w`. `recorded`: `traj` is the batch whose sampling passes
+    /// `self.rounds` holds; `warm_start_log_z`: set `log Z` to the batch's estimate `log mean w` first.
+    fn accumulate_gradient(
+        &mut self,
+        traj: &Trajectories<E::State>,
+        recorded: bool,
+        warm_start_log_z: bool,
+    ) -> Result<(f64, f64)> {
         self.policy.zero_grad()?;
         match &self.loss {
-            Loss::Balance(_) | Loss::Divergence(_) => self.balance_step(traj),
+            Loss::Balance(_) | Loss::Divergence(_) => self.balance_step(traj, recorded, warm_start_log_z),
             Loss::Flow(fm) => {
                 let fm = *fm;
                 let loss = flow_matching_step(
@@ -549,11 +579,33 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     }
 
     /// One step of an objective over trajectory log-terms; returns the loss and the batch mean of
-    /// `log w`.
-    fn balance_step(&mut self, traj: &Trajectories<E::State>) -> Result<(f64, f64)> {
-        let output = self.policy.forward(&feature_matrix(traj), &mut self.cache)?;
+    /// `log w`. `recorded`: reuse the sampling passes of `traj` in `self.rounds` instead of
+    /// evaluating the policy again; `warm_start_log_z`: set `log Z` to the batch's estimate
+    /// `log mean w` before evaluating the objective.
+    fn balance_step(
+        &mut self,
+        traj: &Trajectories<E::State>,
+        recorded: bool,
+        warm_start_log_z: bool,
+    ) -> Result<(f64, f64)> {
+        let output = if recorded {
+            debug_assert_eq!(self.rounds.len(), traj.step_count());
+            self.policy.forward_gathered(&self.rounds, &mut self.cache)?
+        } else {
+            self.policy.forward(&feature_matrix(traj), &mut self.cache)?
+        };
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
-        let log_w_mean = terms.log_weights(traj).iter().sum::<f64>() / traj.len() as f64;
+        let log_w = terms.log_weights(traj);
+        let log_w_mean = log_w.iter().sum::<f64>() / traj.len() as f64;
+        if warm_start_log_z {
+            // The importance-sampling estimate log((1/n) Σ w): like mean log w a lower bound of
+            // log Z in expectation on-policy, but a tighter one.
+            let log_z_hat = crate::eval::divergence::logsumexp(&log_w) - (log_w.len() as f64).ln();
+            if log_z_hat.is_finite() {
+                self.scalars.log_z = log_z_hat;
+                self.policy.log_z = log_z_hat;
+            }
+        }
         let log_z = self.requirements.log_z.then_some(self.scalars.log_z);
         let view = terms.view(traj, log_z);
         let (loss, theta) = match &self.loss {
