@@ -12,6 +12,12 @@ use nalgebra::DMatrix;
 /// faster than sgemm or gemv for 256×256 weights up to 16 columns, even at 32, slower beyond).
 const NARROW_MAX_COLUMNS: usize = 32;
 
+/// [`narrow_gemm`] re-reads the weights once per 4 columns and walks them with a stride of one
+/// column per step, so it is only used while they fit in a core's L2 cache (512 KiB of f32, a
+/// 256×512 layer). Larger layers (the first layer on a 27-taxon alignment's features has 256 ×
+/// 75 k weights) use sgemm, which packs them once per call: `narrow_gemm` there was 50× slower.
+const NARROW_MAX_WEIGHTS: usize = 1 << 17;
+
 /// Narrow batches into fewer than [`BLOCK_ROWS`] outputs use matrix-vector products up to
 /// this many columns (measured crossover against sgemm: 4–5 columns).
 const GEMV_MAX_COLUMNS: usize = 4;
@@ -120,7 +126,7 @@ impl Backend for Cpu {
                 column.copy_from_slice(bias);
             }
         }
-        if x.ncols() <= NARROW_MAX_COLUMNS && n_out >= BLOCK_ROWS {
+        if x.ncols() <= NARROW_MAX_COLUMNS && n_out >= BLOCK_ROWS && n_out * n_in <= NARROW_MAX_WEIGHTS {
             // Lock-step sampling rounds: sgemm would spend as long packing `w` as multiplying.
             narrow_gemm(w, x, out);
         } else if x.ncols() <= GEMV_MAX_COLUMNS {

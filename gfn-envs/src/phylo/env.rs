@@ -360,7 +360,23 @@ impl Environment for PhyloEnv {
     }
 }
 
-impl Enumerable for PhyloEnv {}
+/// The most states exact enumeration visits (the engine's default).
+const ENUMERATION_LIMIT: usize = 1 << 21;
+
+impl Enumerable for PhyloEnv {
+    /// The engine's default limit while the terminal objects alone could fit in it; 0 (refuse at
+    /// once with `TooManyStates`) when they cannot: `(2n − 5)!!` unrooted topologies, times `B`
+    /// bins on each of the `2n − 3` edges with binned lengths. Without this, `--eval auto` on a
+    /// real alignment would enumerate millions of forests (with their Felsenstein partials)
+    /// before giving up.
+    fn state_limit(&self) -> usize {
+        let n = self.taxon_count();
+        let topologies = (3..=2 * n.max(3) - 5).step_by(2).fold(1usize, |acc, k| acc.saturating_mul(k));
+        let edges = u32::try_from(2 * n.max(2) - 3).unwrap_or(u32::MAX);
+        let terminals = topologies.saturating_mul(self.bins().max(1).saturating_pow(edges));
+        if terminals <= ENUMERATION_LIMIT { ENUMERATION_LIMIT } else { 0 }
+    }
+}
 
 impl PhyloEnv {
     /// The Fitch state sets at the root of `tree` and its parsimony score.

@@ -52,6 +52,27 @@ fn terminals_are_the_unrooted_topologies_each_with_one_parent_per_edge() {
     }
 }
 
+/// Exact enumeration is refused at once (limit 0, `TooManyStates` without exploring) when the
+/// terminal trees alone exceed the engine's limit, and offered otherwise.
+#[test]
+fn enumeration_is_refused_at_once_for_large_tree_spaces() {
+    for (env, enumerable) in [
+        (parsimony(7), true),
+        (parsimony(10), true), // 2 027 025 topologies: still under 2^21, so enumeration is tried
+        (parsimony(11), false),
+        (parsimony(27), false),
+        (jc69(4, 2), true),
+        (jc69(5, 50), false), // 15 topologies × 50^7 bin assignments
+    ] {
+        let what = format!("{} taxa, {} bins", env.taxon_count(), env.bins());
+        assert_eq!(env.state_limit() > 0, enumerable, "{what}");
+        if !enumerable {
+            let err = ExactEvaluator::with_limit(&env, 300_000.min(env.state_limit())).unwrap_err();
+            assert!(matches!(err, gfn_core::Error::TooManyStates { limit: 0 }), "{what}: {err}");
+        }
+    }
+}
+
 /// All unrooted topologies over `n` taxa by stepwise addition (independent of the environment), as
 /// edge lists over vertices (taxa `0..n`, internal vertices after).
 fn stepwise_topologies(n: usize) -> Vec<Vec<(usize, usize)>> {
