@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use super::{Environment, EnvironmentExt};
 use crate::{Error, Result};
 
+/// The default of [`Enumerable::state_limit`]: the most states exact enumeration visits.
+pub const DEFAULT_STATE_LIMIT: usize = 1 << 21;
+
 /// Marker for environments whose reachable state space is small enough to enumerate.
 ///
 /// Enumerable environments get exact evaluation: the terminal distribution of a policy by dynamic
@@ -12,7 +15,7 @@ use crate::{Error, Result};
 pub trait Enumerable: Environment {
     /// The largest number of states [`Enumerable::state_graph`] will visit before giving up.
     fn state_limit(&self) -> usize {
-        1 << 21
+        DEFAULT_STATE_LIMIT
     }
 
     /// Enumerates every state reachable from the source, in topological order.

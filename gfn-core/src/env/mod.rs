@@ -16,7 +16,7 @@ mod slots;
 mod typed;
 
 pub use continuous::ContinuousSteps;
-pub use graph::{Enumerable, StateGraph};
+pub use graph::{DEFAULT_STATE_LIMIT, Enumerable, StateGraph};
 pub use slots::{PairKind, SlotLayout};
 pub use typed::{Action, State};
 

@@ -2,6 +2,7 @@
 //! checkpoints that resume bit-exactly.
 
 mod anneal;
+mod batch;
 mod checkpoint;
 mod condition;
 mod config;

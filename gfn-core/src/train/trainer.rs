@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::batch::Batch;
 use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
 use super::divergence_step::{self, DivergenceSpec};
 use super::flow_step::flow_matching_step;
@@ -21,7 +22,6 @@ use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache, RoundCaches};
 use crate::replay::{ReplayBuffer, ReplayEntry};
 use crate::rng::{Purpose, stream};
-use crate::sampler::{Draw, sample_backward, sample_forward, sample_forward_recorded};
 use crate::terms::{StepTerms, feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
@@ -134,13 +134,13 @@ pub struct Trainer<E: Environment, B: Backend = Cpu> {
     pub(super) requirements: Requirements,
     cache: PolicyCache<B>,
     /// The passes of the last on-policy sampling run, reused by its training step.
-    rounds: RoundCaches<B>,
+    pub(super) rounds: RoundCaches<B>,
     parent_cache: PolicyCache<B>,
     grads: TermGrads,
     mode_threshold: Option<f64>,
     mode_set: HashSet<E::State>,
-    target: Option<Arc<dyn TargetSampler<E::State>>>,
-    log_reward_override: Option<Arc<dyn LogRewardOverride<E::State>>>,
+    pub(super) target: Option<Arc<dyn TargetSampler<E::State>>>,
+    pub(super) log_reward_override: Option<Arc<dyn LogRewardOverride<E::State>>>,
     /// Temperature-conditioned training: the environments at the other temperatures.
     pub(super) temperatures: Option<TemperatureEnvs<E>>,
 }
@@ -356,7 +356,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Runs one training iteration at the current temperature.
     fn step_here(&mut self) -> Result<StepStats> {
         let it = self.scalars.iteration;
-        let (traj, fresh, recorded) = self.sample_batch(it)?;
+        let Batch { traj, fresh, recorded } = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
         self.record_best(&fresh);
         self.scalars.replay.extend(fresh);
@@ -412,7 +412,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
 
     /// [`Trainer::gradient`] at the current temperature.
     fn gradient_here(&mut self, round: u64) -> Result<Vec<f64>> {
-        let (traj, _, recorded) = self.sample_batch(round)?;
+        let Batch { traj, recorded, .. } = self.sample_batch(round)?;
         self.accumulate_gradient(&traj, recorded, false)?;
         let mut out = Vec::new();
         for (_, p) in self.policy.params() {
@@ -420,68 +420,6 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         }
         out.push(self.grads.log_z);
         Ok(out)
-    }
-
-    /// The training batch of iteration `round`: on-policy trajectories, replayed ones and backward
-    /// trajectories from target samples as configured, and the replay entries of the fresh ones.
-    /// The flag says whether the batch is exactly the on-policy trajectories, with the sampling
-    /// passes kept in `self.rounds` for the training forward pass to reuse.
-    fn sample_batch(&mut self, round: u64) -> Result<(Trajectories<E::State>, Vec<ReplayEntry>, bool)> {
-        let seed = self.config.seed;
-        let backward = Draw { seed, purpose: Purpose::Backward, round };
-        let targets = if self.config.objective.needs_targets() {
-            let sampler = self.target.as_ref().ok_or_else(|| {
-                Error::config(
-                    "objective",
-                    self.config.objective.kind,
-                    "trains on backward trajectories from target samples: call Trainer::set_target_sampler",
-                )
-            })?;
-            let mut rng = stream(seed, Purpose::Target, &[round]);
-            Some(sampler.sample_targets(self.config.batch_size, &mut rng))
-        } else {
-            None
-        };
-        if self.config.objective.targets_only() {
-            let targets = targets.unwrap_or_default();
-            return Ok((sample_backward(&self.env, &self.policy, &targets, backward)?, Vec::new(), false));
-        }
-        let draws = self.config.replay.draws(self.config.batch_size);
-        let replaying = draws > 0 && !self.scalars.replay.is_empty();
-        let record = !replaying
-            && targets.is_none()
-            && matches!(self.loss, Loss::Balance(_) | Loss::Divergence(_))
-            && self.policy.can_gather();
-        let (n, exploration) = (self.config.batch_size, self.config.exploration.exploration());
-        let draw = Draw { seed, purpose: Purpose::Forward, round };
-        let mut traj = if record {
-            sample_forward_recorded(&self.env, &self.policy, n, exploration, draw, &mut self.rounds)?
-        } else {
-            sample_forward(&self.env, &self.policy, n, exploration, draw)?
-        };
-        // Stored entries (best, modes, replay) keep the reference temperature's log-reward.
-        let rescore =
-            self.temperatures.as_ref().filter(|t| t.current() != t.reference()).map(|t| t.reference_env(&self.env));
-        let fresh: Vec<ReplayEntry> = (0..traj.len())
-            .map(|i| ReplayEntry {
-                path: traj.action_path(i).to_vec(),
-                log_reward: rescore.map_or(traj.log_reward[i], |env| env.log_reward(traj.terminal(i))),
-                values: traj.values_path(i).to_vec(),
-            })
-            .collect();
-        if replaying {
-            let mut rng = stream(seed, Purpose::Replay, &[round]);
-            let drawn = self.scalars.replay.draw(draws, &mut rng);
-            let terminals = drawn.into_iter().map(|e| self.replay_entry(e)).collect::<Result<Vec<_>>>()?;
-            traj.append(sample_backward(&self.env, &self.policy, &terminals, backward)?);
-        }
-        if let Some(targets) = targets {
-            traj.append(sample_backward(&self.env, &self.policy, &targets, backward)?);
-        }
-        if let Some(source) = &self.log_reward_override {
-            traj.log_reward = source.log_rewards(&traj)?;
-        }
-        Ok((traj, fresh, record))
     }
 
     /// Zeroes the gradients and accumulates the objective's gradient on `traj`; returns the loss

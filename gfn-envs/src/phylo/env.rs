@@ -37,7 +37,7 @@
 
 use std::borrow::Cow;
 
-use gfn_core::env::{Enumerable, Environment, PairKind, SlotLayout};
+use gfn_core::env::{DEFAULT_STATE_LIMIT, Enumerable, Environment, PairKind, SlotLayout};
 use gfn_core::{Error, Result};
 
 use super::actions::{ActionLayout, Move};
@@ -360,9 +360,6 @@ impl Environment for PhyloEnv {
     }
 }
 
-/// The most states exact enumeration visits (the engine's default).
-const ENUMERATION_LIMIT: usize = 1 << 21;
-
 impl Enumerable for PhyloEnv {
     /// The engine's default limit while the terminal objects alone could fit in it; 0 (refuse at
     /// once with `TooManyStates`) when they cannot: `(2n − 5)!!` unrooted topologies, times `B`
@@ -374,7 +371,7 @@ impl Enumerable for PhyloEnv {
         let topologies = (3..=2 * n.max(3) - 5).step_by(2).fold(1usize, |acc, k| acc.saturating_mul(k));
         let edges = u32::try_from(2 * n.max(2) - 3).unwrap_or(u32::MAX);
         let terminals = topologies.saturating_mul(self.bins().max(1).saturating_pow(edges));
-        if terminals <= ENUMERATION_LIMIT { ENUMERATION_LIMIT } else { 0 }
+        if terminals <= DEFAULT_STATE_LIMIT { DEFAULT_STATE_LIMIT } else { 0 }
     }
 }
 
