@@ -123,6 +123,8 @@ fn bad_inputs_are_errors_not_panics() {
     fails_with(&["train", "hypergrid", "--objective", "akl", "--alpha", "1.5"], &["alpha", "[0, 1]"]);
     fails_with(&["train", "bitseq", "--objective", "atb", "--iterations", "1"], &["exact target samples"]);
     fails_with(&["eval", "--checkpoint", "/nonexistent/ckpt.safetensors"], &["/nonexistent/ckpt.safetensors"]);
+    fails_with(&["train", "hypergrid", "--eval-samples", "0"], &["eval.samples", "0"]);
+    fails_with(&["train", "hypergrid", "--eval-backward-samples", "0"], &["eval.backward_samples", "0"]);
     let dir = temp("config");
     let cfg = dir.join("bad.toml");
     std::fs::write(&cfg, "[train]\nbatch_sise = 3\n").expect("write");
@@ -151,6 +153,18 @@ fn the_pair_architecture_is_selected_by_flag_or_config_and_needs_a_slot_layout()
     std::fs::write(&cfg, "[train.policy]\narchitecture = \"transformer\"\n").expect("write");
     fails_with(&["train", "--config", cfg.to_str().expect("utf-8")], &["transformer"]);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn monte_carlo_evaluation_sizes_come_from_flags() {
+    let run = ["train", "hypergrid", "--ndim", "2", "--height", "4", "--iterations", "2", "--eval", "mc", "--json"];
+    let v = summary(&gfn(&[&run[..], &["--eval-samples", "7", "--eval-backward-samples", "2"]].concat()));
+    assert_eq!((v["eval_samples"].as_u64(), v["l1_objects"].as_u64()), (Some(7), Some(7)));
+    assert!(v["l1"].as_f64().is_some());
+    // A budget the first chunk of forward trajectories spends: log Z is estimated, L1 is not.
+    let v = summary(&gfn(&[&run[..], &["--eval-samples", "7", "--eval-feature-budget", "1"]].concat()));
+    assert_eq!((v["eval_samples"].as_u64(), v["l1_objects"].as_u64()), (Some(7), Some(0)));
+    assert!(v["l1"].is_null() && v["log_z_estimate"].as_f64().is_some(), "{v}");
 }
 
 /// The summary JSON (last stdout line) of a successful run.

@@ -1,11 +1,13 @@
 //! MLP kernels on the CPU backend: the raw single-threaded sgemm rate of this machine, and the
-//! forward / forward+backward pass of the target policy network 32 → 256 → 256 → 5 (ReLU).
+//! forward / forward+backward pass of the target policy network 32 → 256 → 256 → 5 (ReLU), and the
+//! sampling-round product through a first layer far larger than the caches (a 27-taxon
+//! phylogenetic forest's features).
 //!
 //! Throughput is reported in "elements" = floating-point operations, so criterion's `elem/s`
 //! reads as FLOP/s.
 
 use criterion::{Criterion, Throughput, criterion_group};
-use gfn::backend::Cpu;
+use gfn::backend::{Backend, Cpu};
 use gfn::nn::{Activation, Init, Mlp, MlpCache, MlpConfig};
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -85,4 +87,25 @@ fn mlp(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, sgemm, mlp);
+/// `Cpu::linear_forward` of a 256 × 75 000 layer (77 MB of weights) on a few columns whose inputs
+/// are 20 % zeros: lock-step sampling rounds through a DS1 policy's first layer.
+fn large_layer_narrow(c: &mut Criterion) {
+    let (rows, inputs) = (256, 75_000);
+    let mut rng = StdRng::seed_from_u64(2);
+    let w = random(&mut rng, rows, inputs);
+    let b = random(&mut rng, rows, 1);
+    let mut group = c.benchmark_group("linear_forward_256x75000");
+    group.sample_size(10);
+    for columns in [1, 4, 8] {
+        let x =
+            DMatrix::from_fn(inputs, columns, |i, j| if (i + j) % 5 == 0 { 0.0 } else { rng.random_range(-1.0..1.0) });
+        let mut out = DMatrix::zeros(rows, columns);
+        group.throughput(Throughput::Elements((2 * rows * inputs * columns) as u64));
+        group.bench_function(format!("columns_{columns}"), |bench| {
+            bench.iter(|| Cpu.linear_forward(black_box(&w), &b, black_box(&x), &mut out).expect("forward"));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sgemm, mlp, large_layer_narrow);

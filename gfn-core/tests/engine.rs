@@ -153,3 +153,35 @@ fn monte_carlo_evaluation_does_not_depend_on_its_chunk_length() {
         assert_eq!(tail.action_path(i), all.action_path(5 + i));
     }
 }
+
+#[test]
+fn monte_carlo_evaluation_stays_within_its_feature_budget() {
+    let env = grid();
+    let p = policy(BackwardPolicy::Uniform);
+    let unlimited = MonteCarloEvaluator {
+        chunk_len: Some(5),
+        feature_budget: None,
+        ..MonteCarloEvaluator::new(40, 3, 7).expect("mc")
+    };
+    let full = unlimited.evaluate(&env, &p, 2).expect("mc");
+    assert_eq!((full.samples, full.l1_objects), (Some(40), Some(40)));
+
+    // The feature values of the first 10 forward trajectories: half the budget of an evaluation
+    // that must then stop after two chunks of 5 and score 3 objects (each costs 3 backward
+    // trajectories at the forward trajectories' mean cost).
+    let draw = Draw { seed: 7, purpose: Purpose::Eval, round: 2 };
+    let first_ten = sample_forward_range(&env, &p, 0..10, Exploration::default(), draw).expect("sample");
+    let budget = 2 * first_ten.features.len();
+    let limited = MonteCarloEvaluator { feature_budget: Some(budget), ..unlimited }.evaluate(&env, &p, 2).expect("mc");
+    assert_eq!((limited.samples, limited.l1_objects), (Some(10), Some(3)));
+    let ten = MonteCarloEvaluator { samples: 10, ..unlimited }.evaluate(&env, &p, 2).expect("mc");
+    assert_eq!(limited.log_z_exact, ten.log_z_exact);
+    assert_eq!(limited.elbo, ten.elbo);
+    let l1 = limited.l1.expect("an L1 estimate from 3 objects");
+    assert!((0.0..=2.0).contains(&l1), "{l1}");
+
+    // A budget the first chunk exhausts: no backward trajectories, no L1.
+    let starved = MonteCarloEvaluator { feature_budget: Some(1), ..unlimited }.evaluate(&env, &p, 2).expect("mc");
+    assert_eq!((starved.samples, starved.l1_objects, starved.l1), (Some(5), Some(0), None));
+    assert!(starved.log_z_exact.is_some());
+}

@@ -246,6 +246,16 @@ pub(crate) struct TrainArgs {
     /// Evaluation method.
     #[arg(long, value_enum, default_value_t)]
     pub(crate) eval: EvalMode,
+    /// Monte-Carlo evaluation: forward samples (default 512).
+    #[arg(long)]
+    pub(crate) eval_samples: Option<usize>,
+    /// Monte-Carlo evaluation: backward samples per sampled object for the L1 estimate (default 16).
+    #[arg(long)]
+    pub(crate) eval_backward_samples: Option<usize>,
+    /// Monte-Carlo evaluation: the most feature values (states × feature dimension) it encodes,
+    /// 0 for no limit (default 2^29); it samples fewer trajectories rather than exceed it.
+    #[arg(long)]
+    pub(crate) eval_feature_budget: Option<usize>,
     /// Write JSON-lines metrics to this file.
     #[arg(long)]
     pub(crate) metrics_out: Option<PathBuf>,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use gfn_core::Error;
 use gfn_core::backend::Cpu;
 use gfn_core::env::Enumerable;
-use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, MonteCarloEvaluator, TargetSamples};
+use gfn_core::eval::{EvalReport, Evaluate, ExactEvaluator, TargetSamples};
 use gfn_core::objective::Residual;
 use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
@@ -74,6 +74,9 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
         c.policy.hidden => a.hidden,
         c.seed => a.seed,
         c.eval.every => a.eval_every,
+        c.eval.samples => a.eval_samples,
+        c.eval.backward_samples => a.eval_backward_samples,
+        c.eval.feature_budget => a.eval_feature_budget,
     );
     if let Some(cv) = parse(&a.cv)? {
         c.objective.control_variate = Some(cv);
@@ -209,6 +212,17 @@ fn train(args: TrainArgs) -> CliResult<()> {
             if let Some(k) = args.eval_every {
                 config.eval.every = k;
             }
+            let eval = &mut config.eval;
+            for (field, value) in [
+                (&mut eval.samples, args.eval_samples),
+                (&mut eval.backward_samples, args.eval_backward_samples),
+                (&mut eval.feature_budget, args.eval_feature_budget),
+            ] {
+                if let Some(v) = value {
+                    *field = v;
+                }
+            }
+            config.validate()?;
             (record, config)
         }
         None => {
@@ -246,9 +260,7 @@ fn evaluator<E: Enumerable + 'static>(
     config: &TrainConfig,
     annealing: bool,
 ) -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
-    let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> {
-        Ok(Box::new(MonteCarloEvaluator::new(config.eval.samples, config.eval.backward_samples, config.seed)?))
-    };
+    let mc = || -> CliResult<Box<dyn Evaluate<E, Cpu>>> { Ok(Box::new(config.eval.monte_carlo(config.seed)?)) };
     if annealing {
         // The exact evaluator enumerates the rewards once, at the initial temperature.
         return match mode {
@@ -355,13 +367,20 @@ fn report(
     extra: Option<serde_json::Value>,
 ) -> CliResult<()> {
     let e = s.eval.clone().unwrap_or_default();
-    let l1_text = e.l1.map_or("n/a".to_string(), |l| format!("{l:.4}{}", if e.exact { "" } else { " (Monte-Carlo)" }));
+    let l1_text = match (e.l1, e.l1_objects) {
+        (Some(l), _) if e.exact => format!("{l:.4}"),
+        (Some(l), Some(objects)) => format!("{l:.4} (Monte-Carlo, {objects} objects)"),
+        (Some(l), None) => format!("{l:.4} (Monte-Carlo)"),
+        (None, Some(0)) => "n/a (over the evaluation's feature budget)".to_string(),
+        (None, _) => "n/a".to_string(),
+    };
     eprintln!(
-        "{} {objective}: {} iterations, loss {:.4}, L1 {l1_text}, log Z {:.4} (exact {}), {:.3} ms/iter",
+        "{} {objective}: {} iterations, loss {:.4}, L1 {l1_text}, log Z {:.4} ({} {}), {:.3} ms/iter",
         record.name(),
         s.iterations,
         s.final_loss,
         s.log_z,
+        if e.exact { "exact" } else { "estimate" },
         e.log_z_exact.map_or("n/a".into(), |z| format!("{z:.4}")),
         s.ms_per_iter,
     );
@@ -381,6 +400,8 @@ fn report(
             "log_z_exact": if e.exact { e.log_z_exact } else { None },
             "log_z_estimate": if e.exact { None } else { e.log_z_exact },
             "elbo": e.elbo,
+            "eval_samples": e.samples,
+            "l1_objects": e.l1_objects,
             "modes_found": s.modes_found,
             "modes_total": e.modes_total,
             "final_loss": s.final_loss,

@@ -121,6 +121,51 @@ fn narrow_kernel(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
     }
 }
 
+/// `c += a · b` for a column-major `a` (`m × k`) and a narrow `b` (`k × n`), reading `a` once,
+/// in memory order: for each column `p` of `a`, `c[:, j] += a[:, p] · b[p, j]` for every `j` whose
+/// `b[p, j]` is non-zero, with `c` kept in the L1 cache.
+///
+/// For weights far larger than the caches (the first layer over a 27-taxon alignment's features)
+/// with a few columns, the product is bound by reading `a` from memory; a sequential walk lets the
+/// hardware prefetchers stream it, and the zero entries of `b` (absent trees, unset Fitch bits)
+/// cost nothing. Callers check shapes first.
+pub(crate) fn streamed_gemm(a: &DMatrix<f32>, b: &DMatrix<f32>, c: &mut DMatrix<f32>) {
+    let (m, k) = a.shape();
+    assert!(
+        b.nrows() == k && c.shape() == (m, b.ncols()),
+        "streamed_gemm shapes: ({m}×{k})·{:?} into {:?}",
+        b.shape(),
+        c.shape()
+    );
+    streamed_kernel(a.as_slice(), b.as_slice(), c.as_mut_slice(), m, k);
+}
+
+#[multiversion(targets = "simd")]
+fn streamed_kernel(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
+    if m == 0 || k == 0 {
+        return;
+    }
+    let fused = selected_target!().supports_feature_str("fma");
+    let n = b.len() / k;
+    for (p, a_column) in a.chunks_exact(m).enumerate() {
+        for (j, c_column) in c.chunks_exact_mut(m).enumerate().take(n) {
+            let x = b[j * k + p];
+            if x == 0.0 {
+                continue;
+            }
+            if fused {
+                for (s, w) in c_column.iter_mut().zip(a_column) {
+                    *s = w.mul_add(x, *s);
+                }
+            } else {
+                for (s, w) in c_column.iter_mut().zip(a_column) {
+                    *s += w * x;
+                }
+            }
+        }
+    }
+}
+
 /// The body of [`narrow_kernel`]; `FUSED` selects fused multiply-adds.
 #[inline(always)]
 fn narrow_blocks<const FUSED: bool>(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
@@ -222,6 +267,21 @@ mod tests {
             let want = &a * &b + &c;
             narrow_gemm(&a, &b, &mut c);
             assert!((c - want).abs().max() < 1e-3, "{m}×{k}·{k}×{n}");
+        }
+    }
+
+    #[test]
+    fn streamed_gemm_matches_nalgebra_with_zero_inputs() {
+        for (m, k, n) in [(37, 19, 9), (256, 600, 4), (5, 256, 1), (1, 1, 1), (33, 7, 0), (0, 3, 2), (8, 0, 3)] {
+            let a = DMatrix::from_fn(m, k, |i, j| ((i * 7 + j * 3) % 11) as f32 - 5.0);
+            // Every third input zero, and whole zero rows: the skipped terms.
+            let b = DMatrix::from_fn(k, n, |i, j| {
+                if (i + j) % 3 == 0 || i % 10 == 9 { 0.0 } else { 0.25 * ((i + 2 * j) % 5) as f32 - 0.5 }
+            });
+            let mut c = DMatrix::from_fn(m, n, |i, j| (i + j) as f32);
+            let want = &a * &b + &c;
+            streamed_gemm(&a, &b, &mut c);
+            assert_eq!(c, want, "{m}×{k}·{k}×{n}");
         }
     }
 }

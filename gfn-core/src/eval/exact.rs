@@ -208,6 +208,8 @@ where
             log_z_exact: Some(self.log_z),
             elbo: Some(elbo),
             modes_total: Some(self.modes_total()),
+            samples: None,
+            l1_objects: None,
         })
     }
 

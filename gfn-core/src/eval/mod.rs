@@ -11,7 +11,7 @@ mod monte_carlo;
 mod samples;
 
 pub use exact::{ExactEvaluator, LogProbTables, TargetSampler};
-pub use monte_carlo::{MonteCarloEvaluator, default_chunk_len};
+pub use monte_carlo::{DEFAULT_FEATURE_BUDGET, MonteCarloEvaluator, default_chunk_len};
 pub use samples::TargetSamples;
 
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,10 @@ pub struct EvalReport {
     pub elbo: Option<f64>,
     /// Number of distinct terminal objects of maximal reward.
     pub modes_total: Option<usize>,
+    /// Monte-Carlo: the forward trajectories sampled.
+    pub samples: Option<usize>,
+    /// Monte-Carlo: the sampled terminal objects whose backward trajectories estimate `l1`.
+    pub l1_objects: Option<usize>,
 }
 
 /// Something that can evaluate a policy on an environment.

@@ -30,6 +30,15 @@ use crate::{Error, Result};
 /// particular, mass the sampler never reaches also lowers `Ẑ`, and the estimate does not see
 /// it; it is exact-free and works on any environment. For a hybrid environment
 /// ([`crate::env::continuous`]), which has no backward sampler, it reports `log Z` and the ELBO only.
+///
+/// The cost of an evaluation grows with the feature values its trajectories encode (states ×
+/// feature dimension: the policy's first layer reads each of them), which for a 27-taxon
+/// phylogenetic forest (10⁵ features, 100 steps) is 10⁷ per trajectory. With a
+/// `feature_budget`, the forward trajectories stop (at a chunk boundary) once they have used half
+/// of it, and the L1 estimate takes the first of their terminal objects whose `backward_samples`
+/// backward trajectories fit in the rest (none: no L1). [`EvalReport::samples`] and
+/// [`EvalReport::l1_objects`] say how many were used. Small environments never reach the default
+/// budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MonteCarloEvaluator {
     /// Forward trajectories per evaluation.
@@ -43,10 +52,16 @@ pub struct MonteCarloEvaluator {
     /// it; the reported values only up to floating-point rounding (the f32 matrix kernels may
     /// round differently for different row counts).
     pub chunk_len: Option<usize>,
+    /// The most feature values that the evaluation's trajectories encode; `None`: no limit.
+    pub feature_budget: Option<usize>,
 }
 
+/// The default [`MonteCarloEvaluator::feature_budget`]: 2²⁹ feature values (a 256-wide first layer
+/// spends about 0.3 TFLOP reading them, seconds to tens of seconds on one core).
+pub const DEFAULT_FEATURE_BUDGET: usize = 1 << 29;
+
 impl MonteCarloEvaluator {
-    /// An evaluator with the given sample counts.
+    /// An evaluator with the given sample counts and the [`DEFAULT_FEATURE_BUDGET`].
     pub fn new(samples: usize, backward_samples: usize, seed: u64) -> Result<Self> {
         if samples == 0 {
             return Err(Error::config("eval.samples", samples, "must be positive"));
@@ -54,7 +69,13 @@ impl MonteCarloEvaluator {
         if backward_samples == 0 {
             return Err(Error::config("eval.backward_samples", backward_samples, "must be positive"));
         }
-        Ok(MonteCarloEvaluator { samples, backward_samples, seed, chunk_len: None })
+        Ok(MonteCarloEvaluator {
+            samples,
+            backward_samples,
+            seed,
+            chunk_len: None,
+            feature_budget: Some(DEFAULT_FEATURE_BUDGET),
+        })
     }
 }
 
@@ -83,12 +104,20 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
         // depend on the chunk length.
         let chunk = self.chunk_len.unwrap_or_else(|| default_chunk_len(env.feature_dim())).max(1);
         let draw = Draw { seed: self.seed, purpose: Purpose::Eval, round };
+        let budget = self.feature_budget.unwrap_or(usize::MAX);
+        let backward_phase = env.continuous().is_none();
+        let forward_budget = if backward_phase { budget / 2 } else { budget };
+        let mut used = 0usize;
         let mut log_w = Vec::with_capacity(self.samples);
         let mut terminals = Vec::with_capacity(self.samples);
         let mut log_rewards = Vec::with_capacity(self.samples);
         for start in (0..self.samples).step_by(chunk) {
+            if start > 0 && used >= forward_budget {
+                break;
+            }
             let range = start..(start + chunk).min(self.samples);
             let forward = sample_forward_range(env, policy, range, Exploration::default(), draw)?;
+            used = used.saturating_add(forward.features.len());
             log_w.extend(log_weights(env, policy, &forward)?);
             terminals.extend((0..forward.len()).map(|i| forward.terminal(i).clone()));
             log_rewards.extend_from_slice(&forward.log_reward);
@@ -96,24 +125,32 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
         let n = log_w.len() as f64;
         let log_z = logsumexp(&log_w) - n.ln();
         let elbo = log_w.iter().sum::<f64>() / n;
-        if env.continuous().is_some() {
+        let forward_report = EvalReport {
+            exact: false,
+            log_z_exact: Some(log_z),
+            elbo: Some(elbo),
+            samples: Some(log_w.len()),
+            ..EvalReport::default()
+        };
+        if !backward_phase {
             // No backward trajectories (their continuous values cannot be read back from states):
             // log Z and the ELBO only.
-            return Ok(EvalReport {
-                exact: false,
-                log_z_exact: Some(log_z),
-                elbo: Some(elbo),
-                ..EvalReport::default()
-            });
+            return Ok(forward_report);
         }
-        // Backward trajectories: `backward_samples` per sampled terminal object; trajectory
-        // `i·k + j` is the `j`-th one ending at terminal object `i`.
+        // Backward trajectories: `backward_samples` per sampled terminal object, for as many
+        // objects as the rest of the budget holds at the forward trajectories' mean cost;
+        // trajectory `i·k + j` is the `j`-th one ending at terminal object `i`.
         let k = self.backward_samples;
+        let per_object = (used as f64 / n * k as f64).max(1.0);
+        let objects = (((budget - used.min(budget)) as f64 / per_object) as usize).min(terminals.len());
+        if objects == 0 {
+            return Ok(EvalReport { l1_objects: Some(0), ..forward_report });
+        }
         let back_draw = Draw { seed: self.seed, purpose: Purpose::Backward, round: round ^ (1 << 63) };
         let per_chunk = (chunk / k).max(1);
         let mut total = 0.0;
-        for start in (0..terminals.len()).step_by(per_chunk) {
-            let end = (start + per_chunk).min(terminals.len());
+        for start in (0..objects).step_by(per_chunk) {
+            let end = (start + per_chunk).min(objects);
             let repeated: Vec<E::State> =
                 terminals[start..end].iter().flat_map(|x| std::iter::repeat_n(x.clone(), k)).collect();
             let backward = sample_backward_from(env, policy, &repeated, start * k, back_draw)?;
@@ -125,15 +162,8 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
                 total += 2.0 * (1.0 - (log_rewards[i] - log_z - log_pt).exp()).max(0.0);
             }
         }
-        let l1 = total / n;
-        Ok(EvalReport {
-            l1: Some(l1),
-            exact: false,
-            tv: Some(0.5 * l1),
-            log_z_exact: Some(log_z),
-            elbo: Some(elbo),
-            ..EvalReport::default()
-        })
+        let l1 = total / objects as f64;
+        Ok(EvalReport { l1: Some(l1), tv: Some(0.5 * l1), l1_objects: Some(objects), ..forward_report })
     }
 
     fn mode_threshold(&self) -> Option<f64> {

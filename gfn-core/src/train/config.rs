@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::anneal::AnnealConfig;
 use super::condition::ConditionConfig;
+use crate::eval::{DEFAULT_FEATURE_BUDGET, MonteCarloEvaluator};
 use crate::objective::Residual;
 use crate::optim::AdamConfig;
 use crate::policy::{Exploration, PolicyConfig};
@@ -387,11 +388,23 @@ pub struct EvalConfig {
     pub samples: usize,
     /// Backward samples per object in a Monte-Carlo evaluation.
     pub backward_samples: usize,
+    /// The most feature values (states × feature dimension) a Monte-Carlo evaluation encodes
+    /// (0: no limit); it samples fewer trajectories rather than exceed it
+    /// ([`MonteCarloEvaluator`](crate::eval::MonteCarloEvaluator)).
+    pub feature_budget: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        EvalConfig { every: 0, samples: 512, backward_samples: 16 }
+        EvalConfig { every: 0, samples: 512, backward_samples: 16, feature_budget: DEFAULT_FEATURE_BUDGET }
+    }
+}
+
+impl EvalConfig {
+    /// The Monte-Carlo evaluator these settings describe, for a run seeded with `seed`.
+    pub fn monte_carlo(&self, seed: u64) -> Result<MonteCarloEvaluator> {
+        let mc = MonteCarloEvaluator::new(self.samples, self.backward_samples, seed)?;
+        Ok(MonteCarloEvaluator { feature_budget: (self.feature_budget > 0).then_some(self.feature_budget), ..mc })
     }
 }
 
@@ -511,8 +524,11 @@ impl TrainConfig {
                 ));
             }
         }
-        if self.eval.samples == 0 || self.eval.backward_samples == 0 {
-            return Err(Error::config("eval.samples", self.eval.samples, "evaluation sample counts must be positive"));
+        if self.eval.samples == 0 {
+            return Err(Error::config("eval.samples", 0, "evaluation sample counts must be positive"));
+        }
+        if self.eval.backward_samples == 0 {
+            return Err(Error::config("eval.backward_samples", 0, "evaluation sample counts must be positive"));
         }
         Ok(())
     }
