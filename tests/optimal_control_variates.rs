@@ -77,7 +77,7 @@ fn exact_gradient(env: &Hypergrid, config: &TrainConfig) -> Vec<f64> {
     let mut terms_of = Vec::new();
     for traj in &trajectories {
         let mut cache = Default::default();
-        let output = policy.forward(&feature_matrix(traj), &mut cache).expect("forward");
+        let output = policy.forward(feature_matrix(traj), &mut cache).expect("forward");
         let terms = StepTerms::compute(env, traj, &output, &requirements).expect("terms");
         let delta = -terms.log_weights(traj)[0];
         let log_pf: f64 = terms.log_pf.iter().sum();

@@ -75,7 +75,7 @@ fn per_sample_trajectories(c: &mut Criterion) {
     let mut net =
         Policy::new(Cpu, &trainer.config().policy, env.feature_dim(), env.action_count(), false, init).expect("policy");
     let mut cache = PolicyCache::default();
-    let output = net.forward(&feature_matrix(&traj), &mut cache).expect("forward");
+    let output = net.forward(feature_matrix(&traj), &mut cache).expect("forward");
     let terms = StepTerms::compute(env, &traj, &output, &Default::default()).expect("terms");
     let steps = traj.step_count();
     let unit = TermGrads { log_pf: vec![1.0; steps], log_pb: vec![0.0; steps], ..TermGrads::default() };

@@ -185,3 +185,9 @@ impl StepTerms {
 pub fn feature_matrix<S>(traj: &Trajectories<S>) -> DMatrix<f32> {
     DMatrix::from_column_slice(traj.feature_dim, traj.step_count(), &traj.features)
 }
+
+/// [`feature_matrix`] without a copy: moves the features out of `traj`, leaving its `features`
+/// empty (for a batch that is evaluated once, as a training step's is).
+pub fn take_feature_matrix<S>(traj: &mut Trajectories<S>) -> DMatrix<f32> {
+    DMatrix::from_vec(traj.feature_dim, traj.step_count(), std::mem::take(&mut traj.features))
+}

@@ -298,7 +298,7 @@ fn tb_gradient_through_the_mixture_head_matches_finite_differences() {
     assert_eq!(traj.step_count(), 18);
 
     let mut cache = PolicyCache::default();
-    let out = policy.forward(&feature_matrix(&traj), &mut cache).expect("forward");
+    let out = policy.forward(feature_matrix(&traj), &mut cache).expect("forward");
     let terms = StepTerms::compute(&Star3, &traj, &out, &Requirements::default()).expect("terms");
     // log P_F of a merge = log P(pair) + the two mixture log-densities (checked independently).
     let (m0, m1) =

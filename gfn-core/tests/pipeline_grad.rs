@@ -45,7 +45,7 @@ fn check(objective: &dyn Objective, backward: BackwardPolicy, logit_scale: Optio
 
     // Analytic gradient through the trainer's path.
     let mut cache = PolicyCache::default();
-    let out = policy.forward(&feature_matrix(&traj), &mut cache).expect("forward");
+    let out = policy.forward(feature_matrix(&traj), &mut cache).expect("forward");
     let terms = StepTerms::compute(&env, &traj, &out, &req).expect("terms");
     let mut grads = TermGrads::default();
     objective.evaluate(&terms.view(&traj, Some(policy.log_z)), &mut grads).expect("loss");

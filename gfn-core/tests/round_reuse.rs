@@ -54,8 +54,12 @@ fn gathered_passes_match_a_fresh_forward_pass_and_its_gradients() {
             assert_eq!(rounds.len(), traj.step_count());
 
             let (mut fresh_cache, mut gathered_cache) = (PolicyCache::default(), PolicyCache::default());
-            let fresh = policy.forward(&feature_matrix(&traj), &mut fresh_cache).expect("forward");
-            let gathered = policy.forward_gathered(&rounds, &mut gathered_cache).expect("gathered");
+            let fresh = policy.forward(feature_matrix(&traj), &mut fresh_cache).expect("forward");
+            // The sampling passes do not keep their inputs: the features come from the batch.
+            let short = DMatrix::zeros(env.feature_dim(), traj.step_count() - 1);
+            assert!(policy.forward_gathered(&rounds, short, &mut PolicyCache::default()).is_err());
+            let gathered =
+                policy.forward_gathered(&rounds, feature_matrix(&traj), &mut gathered_cache).expect("gathered");
             let what = format!("{backward:?}, flow head {flow_head}, scale {logit_scale:?}");
             let n = traj.step_count();
             let columns = |out: &gfn_core::policy::PolicyOutput| -> DMatrix<f32> {
@@ -98,7 +102,7 @@ fn the_pair_architecture_is_evaluated_again_instead() {
     assert!(!policy.can_gather());
     let mut rounds = RoundCaches::new();
     let draw = Draw { seed: 1, purpose: Purpose::Forward, round: 0 };
-    sample_forward_recorded(&env, &policy, 4, Exploration::default(), draw, &mut rounds).expect("sample");
-    let err = policy.forward_gathered(&rounds, &mut PolicyCache::default()).unwrap_err();
+    let traj = sample_forward_recorded(&env, &policy, 4, Exploration::default(), draw, &mut rounds).expect("sample");
+    let err = policy.forward_gathered(&rounds, feature_matrix(&traj), &mut PolicyCache::default()).unwrap_err();
     assert!(err.to_string().contains("pairs"), "{err}");
 }

@@ -101,6 +101,10 @@ impl Backend for Cpu {
         Ok(host.clone())
     }
 
+    fn upload_owned(&self, host: DMatrix<f32>) -> Result<DMatrix<f32>> {
+        Ok(host)
+    }
+
     fn download(&self, m: &DMatrix<f32>) -> Result<DMatrix<f32>> {
         Ok(m.clone())
     }

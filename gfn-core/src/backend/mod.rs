@@ -34,6 +34,12 @@ pub trait Backend: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// Copies a host matrix to the device.
     fn upload(&self, host: &DMatrix<f32>) -> Result<Self::Mat>;
 
+    /// Moves a host matrix to the device: [`Backend::upload`] by default; a host backend takes
+    /// the matrix without copying it (the features of a training batch can be 10⁸ values).
+    fn upload_owned(&self, host: DMatrix<f32>) -> Result<Self::Mat> {
+        self.upload(&host)
+    }
+
     /// Copies a device matrix back to the host.
     fn download(&self, m: &Self::Mat) -> Result<DMatrix<f32>>;
 

@@ -8,7 +8,7 @@ use crate::objective::Requirements;
 use crate::policy::{Exploration, Policy};
 use crate::rng::Purpose;
 use crate::sampler::{Draw, sample_backward_from, sample_forward_range};
-use crate::terms::{StepTerms, feature_matrix};
+use crate::terms::{StepTerms, take_feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
 
@@ -79,13 +79,14 @@ impl MonteCarloEvaluator {
     }
 }
 
-/// `log w = log R + Σ log P_B − Σ log P_F` per trajectory under `policy`.
+/// `log w = log R + Σ log P_B − Σ log P_F` per trajectory under `policy` (taking the features
+/// out of `traj`: a chunk of 27-taxon forests holds hundreds of megabytes of them).
 fn log_weights<E: Environment, B: Backend>(
     env: &E,
     policy: &Policy<B>,
-    traj: &Trajectories<E::State>,
+    traj: &mut Trajectories<E::State>,
 ) -> Result<Vec<f64>> {
-    let output = policy.infer(&feature_matrix(traj))?;
+    let output = policy.infer(&take_feature_matrix(traj))?;
     let terms = StepTerms::compute(env, traj, &output, &Requirements::default())?;
     Ok(terms.log_weights(traj))
 }
@@ -116,9 +117,9 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
                 break;
             }
             let range = start..(start + chunk).min(self.samples);
-            let forward = sample_forward_range(env, policy, range, Exploration::default(), draw)?;
+            let mut forward = sample_forward_range(env, policy, range, Exploration::default(), draw)?;
             used = used.saturating_add(forward.features.len());
-            log_w.extend(log_weights(env, policy, &forward)?);
+            log_w.extend(log_weights(env, policy, &mut forward)?);
             terminals.extend((0..forward.len()).map(|i| forward.terminal(i).clone()));
             log_rewards.extend_from_slice(&forward.log_reward);
         }
@@ -153,10 +154,10 @@ impl<E: Environment, B: Backend> Evaluate<E, B> for MonteCarloEvaluator {
             let end = (start + per_chunk).min(objects);
             let repeated: Vec<E::State> =
                 terminals[start..end].iter().flat_map(|x| std::iter::repeat_n(x.clone(), k)).collect();
-            let backward = sample_backward_from(env, policy, &repeated, start * k, back_draw)?;
+            let mut backward = sample_backward_from(env, policy, &repeated, start * k, back_draw)?;
             // `log P_F(τ) − log P_B(τ|x) = log R(x) − log w(τ)` for each backward trajectory.
-            let back_ratios: Vec<f64> =
-                backward.log_reward.iter().zip(log_weights(env, policy, &backward)?).map(|(r, w)| r - w).collect();
+            let log_w = log_weights(env, policy, &mut backward)?;
+            let back_ratios: Vec<f64> = backward.log_reward.iter().zip(log_w).map(|(r, w)| r - w).collect();
             for (i, ratios) in (start..end).zip(back_ratios.chunks(k)) {
                 let log_pt = logsumexp(ratios) - (k as f64).ln();
                 total += 2.0 * (1.0 - (log_rewards[i] - log_z - log_pt).exp()).max(0.0);

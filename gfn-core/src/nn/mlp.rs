@@ -70,11 +70,14 @@ impl<B: Backend> MlpCache<B> {
         self.input.as_ref().map(|input| (input, &self.pre[..], &self.post[..]))
     }
 
-    /// Sizes the buffer lists for `layers` layers, allocating only what is missing.
+    /// Drops the input kept for the backward pass (the activations stay, for
+    /// [`MlpCache::gather`]).
+    pub(crate) fn release_input(&mut self) {
+        self.input = None;
+    }
+
+    /// Sizes the activation buffer lists for `layers` layers, allocating only what is missing.
     fn prepare(&mut self, backend: &B, layers: usize) -> Result<()> {
-        if self.input.is_none() {
-            self.input = Some(backend.zeros(0, 0)?);
-        }
         self.pre.truncate(layers);
         while self.pre.len() < layers {
             self.pre.push(backend.zeros(0, 0)?);
@@ -88,22 +91,36 @@ impl<B: Backend> MlpCache<B> {
 }
 
 impl<B: Backend> MlpCache<B> {
-    /// Fills this cache as if one forward pass had run on the inputs of the `(pass, column)` pairs
-    /// `columns` of earlier forward passes `passes` of the same network, copying their activations
-    /// instead of recomputing them. Fails if there is no pass, if a pass is empty or of another
-    /// depth, or if a column is out of range.
-    pub fn gather(&mut self, backend: &B, passes: &[&MlpCache<B>], columns: &[(usize, usize)]) -> Result<()> {
+    /// Fills this cache as if one forward pass had run on `input`, the inputs of the
+    /// `(pass, column)` pairs `columns` of earlier forward passes `passes` of the same network,
+    /// copying their activations instead of recomputing them (the passes need not keep their
+    /// inputs). Fails if there is no pass, if a pass is empty or of another depth, if `input` does
+    /// not have one column per entry of `columns`, or if a column is out of range.
+    pub fn gather(
+        &mut self,
+        backend: &B,
+        passes: &[&MlpCache<B>],
+        columns: &[(usize, usize)],
+        input: B::Mat,
+    ) -> Result<()> {
         let layers = passes.first().map_or(0, |c| c.pre.len());
-        if layers == 0 || passes.iter().any(|c| c.input.is_none() || c.pre.len() != layers) {
+        if layers == 0 || passes.iter().any(|c| c.pre.len() != layers) {
             return Err(crate::Error::Backend(format!(
                 "MlpCache::gather needs filled forward passes of one network, got {} passes of depths {:?}",
                 passes.len(),
                 passes.iter().map(|c| c.pre.len()).collect::<Vec<_>>()
             )));
         }
+        let (_, input_columns) = backend.shape(&input);
+        if input_columns != columns.len() {
+            return Err(crate::Error::ShapeMismatch {
+                op: "MlpCache::gather input columns",
+                expected: (columns.len(), 1),
+                got: (input_columns, 1),
+            });
+        }
         self.prepare(backend, layers)?;
-        let inputs: Vec<&B::Mat> = passes.iter().filter_map(|c| c.input.as_ref()).collect();
-        backend.gather_columns(&inputs, columns, self.input.as_mut().expect("prepared"))?;
+        self.input = Some(input);
         for (l, pre) in self.pre.iter_mut().enumerate() {
             let sources: Vec<&B::Mat> = passes.iter().map(|c| &c.pre[l]).collect();
             backend.gather_columns(&sources, columns, pre)?;
@@ -150,12 +167,31 @@ impl<B: Backend> Mlp<B> {
     /// Forward pass keeping activations in `cache` (buffers reused across calls: no allocation
     /// when the batch size repeats). Read the result with [`MlpCache::output`].
     pub fn forward(&self, backend: &B, x: &B::Mat, cache: &mut MlpCache<B>) -> Result<()> {
+        self.forward_layers(backend, x, cache)?;
+        match &mut cache.input {
+            Some(input) => backend.copy(x, input),
+            None => {
+                let (rows, cols) = backend.shape(x);
+                let mut input = backend.zeros(rows, cols)?;
+                backend.copy(x, &mut input)?;
+                cache.input = Some(input);
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Mlp::forward`] that keeps `x` itself in `cache` for the backward pass instead of a copy.
+    pub fn forward_owned(&self, backend: &B, x: B::Mat, cache: &mut MlpCache<B>) -> Result<()> {
+        self.forward_layers(backend, &x, cache)?;
+        cache.input = Some(x);
+        Ok(())
+    }
+
+    /// The layers of a forward pass, keeping their activations in `cache`.
+    fn forward_layers(&self, backend: &B, x: &B::Mat, cache: &mut MlpCache<B>) -> Result<()> {
         let n = self.layers.len();
         cache.prepare(backend, n)?;
-        let MlpCache { input, pre, post } = cache;
-        if let Some(input) = input {
-            backend.copy(x, input)?;
-        }
+        let MlpCache { pre, post, .. } = cache;
         for (i, layer) in self.layers.iter().enumerate() {
             let src = if i == 0 { x } else { &post[i - 1] };
             layer.forward(backend, src, &mut pre[i])?;

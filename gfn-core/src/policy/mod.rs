@@ -146,6 +146,15 @@ pub struct PolicyCache<B: Backend = Cpu> {
     raw_logits: Option<DMatrix<f32>>,
 }
 
+impl<B: Backend> PolicyCache<B> {
+    /// Drops the networks' copies of their input features, keeping the activations that
+    /// [`Policy::forward_gathered`] reads (which gets the inputs again from the batch).
+    pub(crate) fn release_inputs(&mut self) {
+        self.trunk.mlp.release_input();
+        self.backward.mlp.release_input();
+    }
+}
+
 impl<B: Backend> Default for PolicyCache<B> {
     fn default() -> Self {
         PolicyCache { trunk: NetCache::default(), backward: NetCache::default(), raw_logits: None }
@@ -299,13 +308,14 @@ impl<B: Backend> Policy<B> {
     }
 
     /// Evaluates the policy on `features`, keeping activations in `cache` for [`Policy::backward`].
-    pub fn forward(&self, features: &DMatrix<f32>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
-        let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
+    /// The features are taken by value: an MLP keeps them for its backward pass without a copy.
+    pub fn forward(&self, features: DMatrix<f32>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
         let backward = self
             .backward_net
             .as_ref()
-            .map(|net| net.forward(&self.backend, features, &mut cache.backward))
+            .map(|net| net.forward(&self.backend, features.clone(), &mut cache.backward))
             .transpose()?;
+        let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
         Ok(self.finish_forward(trunk, backward, cache))
     }
 
@@ -317,18 +327,24 @@ impl<B: Backend> Policy<B> {
     /// The same as [`Policy::forward`] on the features of every step recorded in `rounds`, in
     /// their order, but copying the activations of the sampling passes instead of recomputing
     /// them. The policy must not have changed since those passes (the caller's responsibility:
-    /// the trainer uses it between sampling a batch and its update). MLP networks only
-    /// ([`Policy::can_gather`]).
-    pub fn forward_gathered(&self, rounds: &RoundCaches<B>, cache: &mut PolicyCache<B>) -> Result<PolicyOutput> {
-        let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.trunk).collect();
-        let trunk = self.trunk.gather(&self.backend, &passes, rounds.columns(), &mut cache.trunk)?;
+    /// the trainer uses it between sampling a batch and its update). `features` are those steps'
+    /// features in the same order ([`crate::terms::feature_matrix`] of the trajectories): the
+    /// sampling passes do not keep theirs. MLP networks only ([`Policy::can_gather`]).
+    pub fn forward_gathered(
+        &self,
+        rounds: &RoundCaches<B>,
+        features: DMatrix<f32>,
+        cache: &mut PolicyCache<B>,
+    ) -> Result<PolicyOutput> {
         let backward = match &self.backward_net {
             Some(net) => {
                 let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.backward).collect();
-                Some(net.gather(&self.backend, &passes, rounds.columns(), &mut cache.backward)?)
+                Some(net.gather(&self.backend, &passes, rounds.columns(), features.clone(), &mut cache.backward)?)
             }
             None => None,
         };
+        let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.trunk).collect();
+        let trunk = self.trunk.gather(&self.backend, &passes, rounds.columns(), features, &mut cache.trunk)?;
         Ok(self.finish_forward(trunk, backward, cache))
     }
 

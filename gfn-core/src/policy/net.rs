@@ -89,41 +89,38 @@ impl<B: Backend> Net<B> {
         }
     }
 
-    /// Outputs for `features` (host), keeping activations in `cache`.
-    pub(super) fn forward(
-        &self,
-        backend: &B,
-        features: &DMatrix<f32>,
-        cache: &mut NetCache<B>,
-    ) -> Result<DMatrix<f32>> {
+    /// Outputs for `features` (host), keeping activations (and, for an MLP, `features` itself)
+    /// in `cache`.
+    pub(super) fn forward(&self, backend: &B, features: DMatrix<f32>, cache: &mut NetCache<B>) -> Result<DMatrix<f32>> {
         match self {
             Net::Mlp(mlp) => {
-                mlp.forward(backend, &backend.upload(features)?, &mut cache.mlp)?;
+                mlp.forward_owned(backend, backend.upload_owned(features)?, &mut cache.mlp)?;
                 backend.download(cache.mlp.output())
             }
-            Net::Pairs(pairs) => pairs.forward(backend, features, &mut cache.pairs),
+            Net::Pairs(pairs) => pairs.forward(backend, &features, &mut cache.pairs),
         }
     }
 
-    /// Accumulates parameter gradients from the output gradient `d_output` (host).
     /// Whether [`Net::gather`] works for this network.
     pub(super) fn can_gather(&self) -> bool {
         matches!(self, Net::Mlp(_))
     }
 
-    /// Fills `cache` from the `(pass, column)` pairs `columns` of earlier forward passes (see
-    /// [`MlpCache::gather`]) and returns the network's output on them. MLPs only.
+    /// Fills `cache` from the `(pass, column)` pairs `columns` of earlier forward passes, whose
+    /// inputs were `features` (see [`MlpCache::gather`]), and returns the network's output on
+    /// them. MLPs only.
     pub(super) fn gather(
         &self,
         backend: &B,
         passes: &[&NetCache<B>],
         columns: &[(usize, usize)],
+        features: DMatrix<f32>,
         cache: &mut NetCache<B>,
     ) -> Result<DMatrix<f32>> {
         match self {
             Net::Mlp(_) => {
                 let passes: Vec<&MlpCache<B>> = passes.iter().map(|c| &c.mlp).collect();
-                cache.mlp.gather(backend, &passes, columns)?;
+                cache.mlp.gather(backend, &passes, columns, backend.upload_owned(features)?)?;
                 backend.download(cache.mlp.output())
             }
             Net::Pairs(_) => Err(Error::config(
@@ -134,6 +131,7 @@ impl<B: Backend> Net<B> {
         }
     }
 
+    /// Accumulates parameter gradients from the output gradient `d_output` (host).
     pub(super) fn backward(&mut self, backend: &B, cache: &NetCache<B>, d_output: &DMatrix<f32>) -> Result<()> {
         match self {
             Net::Mlp(mlp) => mlp.backward(backend, &cache.mlp, &backend.upload(d_output)?),

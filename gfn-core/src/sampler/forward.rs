@@ -109,7 +109,13 @@ fn sample_rounds<E: Environment, B: Backend>(
         }
         let features = feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running));
         let output = match rounds.as_deref_mut() {
-            Some(rounds) => policy.forward(&features, rounds.next_round())?,
+            Some(rounds) => {
+                // The training step gets the features again from the trajectories.
+                let cache = rounds.next_round();
+                let output = policy.forward(features, cache)?;
+                cache.release_inputs();
+                output
+            }
             None => policy.infer(&features)?,
         };
         let round = length - 1;

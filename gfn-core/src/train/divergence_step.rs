@@ -270,7 +270,7 @@ mod tests {
         let mut rng = crate::rng::stream(0, crate::rng::Purpose::Init, &[]);
         let policy = Policy::new(Other, &config, 3, 2, false, &mut rng).unwrap();
         let mut cache = PolicyCache::default();
-        policy.forward(&DMatrix::zeros(3, 2), &mut cache).unwrap();
+        policy.forward(DMatrix::zeros(3, 2), &mut cache).unwrap();
         let err = policy.trunk_sq_norms(&cache, &DMatrix::zeros(2, 2), &[0, 2]).unwrap_err();
         assert!(err.to_string().contains("cpu backend"), "{err}");
     }

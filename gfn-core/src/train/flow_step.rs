@@ -29,7 +29,7 @@ pub(super) fn flow_matching_step<E: Environment, B: Backend>(
 ) -> Result<(f64, f64)> {
     let exit = env.exit_action();
     let dim = env.feature_dim();
-    let out = policy.forward(&feature_matrix(traj), cache)?;
+    let out = policy.forward(feature_matrix(traj), cache)?;
     let mut out_slots: Vec<Slot> = Vec::new();
     let mut out_offsets = vec![0usize];
     let mut in_slots: Vec<Slot> = Vec::new();
@@ -54,7 +54,7 @@ pub(super) fn flow_matching_step<E: Environment, B: Backend>(
     }
     let parent_count = parent_features.len() / dim;
     let parents = DMatrix::from_vec(dim, parent_count, parent_features);
-    let parent_out = policy.forward(&parents, parent_cache)?;
+    let parent_out = policy.forward(parents, parent_cache)?;
     let gather = |slots: &[Slot], o: &crate::policy::PolicyOutput| -> Vec<f64> {
         slots.iter().map(|&(col, act)| f64::from(o.forward_logits(col)[act])).collect()
     };

@@ -22,9 +22,10 @@ use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache, RoundCaches};
 use crate::replay::{ReplayBuffer, ReplayEntry};
 use crate::rng::{Purpose, stream};
-use crate::terms::{StepTerms, feature_matrix};
+use crate::terms::{StepTerms, take_feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
+use nalgebra::DMatrix;
 
 /// The loss a trainer optimises.
 #[derive(Debug)]
@@ -356,7 +357,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     /// Runs one training iteration at the current temperature.
     fn step_here(&mut self) -> Result<StepStats> {
         let it = self.scalars.iteration;
-        let Batch { traj, fresh, recorded } = self.sample_batch(it)?;
+        let Batch { mut traj, fresh, recorded } = self.sample_batch(it)?;
         self.record_modes(&traj, &fresh);
         self.record_best(&fresh);
         self.scalars.replay.extend(fresh);
@@ -364,7 +365,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         // importance-sampling estimate instead of at log_z_init (which can be far from the
         // tempered log Z).
         let warm_start = self.temperatures.is_some() && self.requirements.log_z && self.scalars.log_z_adam.steps() == 0;
-        let (loss, log_w_mean) = self.accumulate_gradient(&traj, recorded, warm_start)?;
+        let (loss, log_w_mean) = self.accumulate_gradient(&mut traj, recorded, warm_start)?;
         if !loss.is_finite() {
             return Err(Error::NonFinite { what: format!("loss at iteration {it}"), value: loss });
         }
@@ -412,8 +413,8 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
 
     /// [`Trainer::gradient`] at the current temperature.
     fn gradient_here(&mut self, round: u64) -> Result<Vec<f64>> {
-        let Batch { traj, recorded, .. } = self.sample_batch(round)?;
-        self.accumulate_gradient(&traj, recorded, false)?;
+        let Batch { mut traj, recorded, .. } = self.sample_batch(round)?;
+        self.accumulate_gradient(&mut traj, recorded, false)?;
         let mut out = Vec::new();
         for (_, p) in self.policy.params() {
             out.extend(self.backend.download(&p.grad)?.iter().map(|&g| f64::from(g)));
@@ -422,18 +423,22 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         Ok(out)
     }
 
-    /// Zeroes the gradients and accumulates the objective's gradient on `traj`; returns the loss
+    /// Zeroes the gradients and accumulates the objective's gradient on `traj` (whose features
+    /// trajectory objectives take over: they are not needed afterwards); returns the loss
     /// and the batch mean of `log w`. `recorded`: `traj` is the batch whose sampling passes
     /// `self.rounds` holds; `warm_start_log_z`: set `log Z` to the batch's estimate `log mean w` first.
     fn accumulate_gradient(
         &mut self,
-        traj: &Trajectories<E::State>,
+        traj: &mut Trajectories<E::State>,
         recorded: bool,
         warm_start_log_z: bool,
     ) -> Result<(f64, f64)> {
         self.policy.zero_grad()?;
-        match &self.loss {
-            Loss::Balance(_) | Loss::Divergence(_) => self.balance_step(traj, recorded, warm_start_log_z),
+        let result = match &self.loss {
+            Loss::Balance(_) | Loss::Divergence(_) => {
+                let features = take_feature_matrix(traj);
+                self.balance_step(traj, features, recorded, warm_start_log_z)
+            }
             Loss::Flow(fm) => {
                 let fm = *fm;
                 let loss = flow_matching_step(
@@ -447,7 +452,12 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
                 self.grads.log_z = 0.0;
                 Ok(loss)
             }
-        }
+        };
+        // The caches own the batch's features since the forward pass and never reuse them: free
+        // them now rather than hold them through the next step's sampling.
+        self.cache.release_inputs();
+        self.parent_cache.release_inputs();
+        result
     }
 
     /// Adds the distinct terminal objects of `traj` at or above the mode threshold to the modes
@@ -516,21 +526,23 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         Ok(())
     }
 
-    /// One step of an objective over trajectory log-terms; returns the loss and the batch mean of
+    /// One step of an objective over trajectory log-terms, with `features` the batch's features
+    /// ([`take_feature_matrix`] of `traj`); returns the loss and the batch mean of
     /// `log w`. `recorded`: reuse the sampling passes of `traj` in `self.rounds` instead of
     /// evaluating the policy again; `warm_start_log_z`: set `log Z` to the batch's estimate
     /// `log mean w` before evaluating the objective.
     fn balance_step(
         &mut self,
         traj: &Trajectories<E::State>,
+        features: DMatrix<f32>,
         recorded: bool,
         warm_start_log_z: bool,
     ) -> Result<(f64, f64)> {
         let output = if recorded {
             debug_assert_eq!(self.rounds.len(), traj.step_count());
-            self.policy.forward_gathered(&self.rounds, &mut self.cache)?
+            self.policy.forward_gathered(&self.rounds, features, &mut self.cache)?
         } else {
-            self.policy.forward(&feature_matrix(traj), &mut self.cache)?
+            self.policy.forward(features, &mut self.cache)?
         };
         let terms = StepTerms::compute(&self.env, traj, &output, &self.requirements)?;
         let log_w = terms.log_weights(traj);
