@@ -10,7 +10,7 @@ use gfn_core::objective::Residual;
 use gfn_core::policy::Exploration;
 use gfn_core::rng::Purpose;
 use gfn_core::sampler::{Draw, sample_forward};
-use gfn_core::train::{ObjectiveKind, RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
+use gfn_core::train::{EvalConfig, ObjectiveKind, RunOptions, RunSummary, TrainConfig, Trainer, read_sidecar};
 use gfn_core::trajectory::Trajectories;
 use gfn_envs::dag::DagEnv;
 use gfn_envs::phylo::env::PhyloEnv;
@@ -54,6 +54,22 @@ fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> CliResult
 }
 
 /// Applies the training flags to `c`.
+/// The evaluation flags, which a resumed run also takes.
+fn apply_eval_args(e: &mut EvalConfig, a: &TrainArgs) {
+    if let Some(k) = a.eval_every {
+        e.every = k;
+    }
+    for (field, value) in [
+        (&mut e.samples, a.eval_samples),
+        (&mut e.backward_samples, a.eval_backward_samples),
+        (&mut e.feature_budget, a.eval_feature_budget),
+    ] {
+        if let Some(v) = value {
+            *field = v;
+        }
+    }
+}
+
 fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if let Some(k) = parse(&a.objective)? {
         c.objective.kind = k;
@@ -73,11 +89,8 @@ fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
         c.objective.alpha => a.alpha,
         c.policy.hidden => a.hidden,
         c.seed => a.seed,
-        c.eval.every => a.eval_every,
-        c.eval.samples => a.eval_samples,
-        c.eval.backward_samples => a.eval_backward_samples,
-        c.eval.feature_budget => a.eval_feature_budget,
     );
+    apply_eval_args(&mut c.eval, a);
     if let Some(cv) = parse(&a.cv)? {
         c.objective.control_variate = Some(cv);
     }
@@ -209,19 +222,7 @@ fn train(args: TrainArgs) -> CliResult<()> {
             if let Some(n) = args.iterations {
                 config.iterations = n;
             }
-            if let Some(k) = args.eval_every {
-                config.eval.every = k;
-            }
-            let eval = &mut config.eval;
-            for (field, value) in [
-                (&mut eval.samples, args.eval_samples),
-                (&mut eval.backward_samples, args.eval_backward_samples),
-                (&mut eval.feature_budget, args.eval_feature_budget),
-            ] {
-                if let Some(v) = value {
-                    *field = v;
-                }
-            }
+            apply_eval_args(&mut config.eval, &args);
             config.validate()?;
             (record, config)
         }

@@ -100,15 +100,20 @@ const BLOCK_COLS: usize = 4;
 /// contiguous, so each step of the inner loop loads 16 weights and multiplies them into a
 /// `16 × 4` block of accumulators held in registers. Callers check shapes first.
 pub(crate) fn narrow_gemm(a: &DMatrix<f32>, b: &DMatrix<f32>, c: &mut DMatrix<f32>) {
+    let (m, k) = product_dims("narrow_gemm", a, b, c);
+    narrow_kernel(a.as_slice(), b.as_slice(), c.as_mut_slice(), m, k);
+}
+
+/// `(m, k)` of `a` after checking that `c += a · b` is well shaped (a caller's bug otherwise).
+fn product_dims(kernel: &str, a: &DMatrix<f32>, b: &DMatrix<f32>, c: &DMatrix<f32>) -> (usize, usize) {
     let (m, k) = a.shape();
-    let n = b.ncols();
     assert!(
-        b.nrows() == k && c.shape() == (m, n),
-        "narrow_gemm shapes: ({m}×{k})·{:?} into {:?}",
+        b.nrows() == k && c.shape() == (m, b.ncols()),
+        "{kernel} shapes: ({m}×{k})·{:?} into {:?}",
         b.shape(),
         c.shape()
     );
-    narrow_kernel(a.as_slice(), b.as_slice(), c.as_mut_slice(), m, k);
+    (m, k)
 }
 
 #[multiversion(targets = "simd")]
@@ -130,25 +135,18 @@ fn narrow_kernel(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
 /// hardware prefetchers stream it, and the zero entries of `b` (absent trees, unset Fitch bits)
 /// cost nothing. Callers check shapes first.
 pub(crate) fn streamed_gemm(a: &DMatrix<f32>, b: &DMatrix<f32>, c: &mut DMatrix<f32>) {
-    let (m, k) = a.shape();
-    assert!(
-        b.nrows() == k && c.shape() == (m, b.ncols()),
-        "streamed_gemm shapes: ({m}×{k})·{:?} into {:?}",
-        b.shape(),
-        c.shape()
-    );
+    let (m, k) = product_dims("streamed_gemm", a, b, c);
     streamed_kernel(a.as_slice(), b.as_slice(), c.as_mut_slice(), m, k);
 }
 
 #[multiversion(targets = "simd")]
 fn streamed_kernel(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize) {
-    if m == 0 || k == 0 {
+    if m == 0 {
         return;
     }
     let fused = selected_target!().supports_feature_str("fma");
-    let n = b.len() / k;
     for (p, a_column) in a.chunks_exact(m).enumerate() {
-        for (j, c_column) in c.chunks_exact_mut(m).enumerate().take(n) {
+        for (j, c_column) in c.chunks_exact_mut(m).enumerate() {
             let x = b[j * k + p];
             if x == 0.0 {
                 continue;
