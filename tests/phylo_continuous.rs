@@ -130,10 +130,12 @@ fn trajectory_balance_learns_the_continuous_three_taxon_posterior() {
 }
 
 /// VarGrad is the objective that trains continuous lengths on larger trees without collapsing
-/// (`docs/results/phylo_mrbayes/RESULTS.md`); its `log Z` is the last batch's mean estimate.
+/// (`docs/results/phylo_mrbayes/RESULTS.md`). Its `log Z` is the last batch's
+/// `mean(log R + log P_B − log P_F)`, an ELBO of 64 trajectories: below `log Z` by the KL
+/// divergence and noisy by `sd(δ)/8`, hence the wider tolerance; the MLL check is the same.
 #[test]
 fn vargrad_learns_the_continuous_three_taxon_posterior() {
-    learns_the_continuous_three_taxon_posterior(ObjectiveKind::Vargrad, 0.05);
+    learns_the_continuous_three_taxon_posterior(ObjectiveKind::Vargrad, 0.1);
 }
 
 fn gfn(args: &[&str]) -> std::process::Output {
