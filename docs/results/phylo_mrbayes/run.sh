@@ -13,7 +13,9 @@
 # Usage: docs/results/phylo_mrbayes/run.sh [OUTDIR]   (from the workspace root)
 # Environment: GFN (the gfn binary, default target/release/gfn), MB (default mb), SITES (100),
 # SEED (1), NGEN (MCMC generations, 100000), SS_NGEN (stepping-stone generations, 100000),
-# GFN_SAMPLES (optional gfn tree sample).
+# GFN_SAMPLES (optional gfn tree sample), GFN_TRAIN=1 (train the recommended continuous-length
+# sampler first, seed GFN_SEED (default 1), GFN_ITERATIONS (default 40000), and compare it: its
+# split frequencies against MrBayes' and its importance-sampled marginal likelihood).
 set -euo pipefail
 
 OUT=${1:-docs/results/phylo_mrbayes/out}
@@ -60,6 +62,16 @@ awk '/Marginal likelihood \(ln\)/,/Mean:/' "$OUT/ss.log" | tee "$OUT/ss_marginal
     > "$OUT/mrbayes_run1_vs_run2.json"
 echo "MrBayes run 1 vs run 2: $(grep -o '"asdsf":[^,]*' "$OUT/mrbayes_run1_vs_run2.json"), \
 $(grep -o '"max_abs_difference":[^,]*' "$OUT/mrbayes_run1_vs_run2.json")"
+
+if [[ "${GFN_TRAIN:-0}" == 1 ]]; then
+    "$GFN" train phylo --alignment "$OUT/sim.nex" --reward jc69 --branch-lengths continuous \
+        --reward-offset 540 --condition-temperatures 16,8,4,2,1 --condition-schedule annealed \
+        --objective vargrad --lr 0.0003 --iterations "${GFN_ITERATIONS:-40000}" --batch-size 16 \
+        --seed "${GFN_SEED:-1}" --checkpoint "$OUT/gfn.safetensors" --json > "$OUT/gfn_train.json"
+    "$GFN" sample --checkpoint "$OUT/gfn.safetensors" -n 10000 --format newick > "$OUT/gfn.nwk"
+    "$GFN" phylo mll --checkpoint "$OUT/gfn.safetensors" --samples 10000 --json | tee "$OUT/gfn_mll.json"
+    GFN_SAMPLES="$OUT/gfn.nwk"
+fi
 
 if [[ -n "${GFN_SAMPLES:-}" ]]; then
     "$GFN" phylo splits --trees "$OUT/mcmc.run1.t" "$OUT/mcmc.run2.t" --burnin 0.25 --compare "$GFN_SAMPLES" \
