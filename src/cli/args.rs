@@ -107,7 +107,7 @@ pub(crate) struct EnvArgs {
     pub(crate) branch_actions: Option<String>,
     /// Phylo (jc69): branch lengths as bins (the default) or continuous (log-lengths drawn from
     /// the policy's mixture-of-Gaussians head; Monte-Carlo evaluation only; train them with
-    /// `--objective vargrad --lr 0.0003` and temperature conditioning, see the README).
+    /// `--lr 0.0003` and temperature conditioning (VarGrad or TB), see the README).
     #[arg(long, value_parser = ["bins", "continuous"])]
     pub(crate) branch_lengths: Option<String>,
     /// Sets: pool size.
