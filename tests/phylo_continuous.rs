@@ -1,7 +1,7 @@
 //! Continuous branch lengths in the phylogenetics environment (`BranchLengths::Continuous`):
-//! trained with TB and with VarGrad on three taxa, the learned `log Z` and the importance-sampled marginal
-//! likelihood match a 3-D quadrature over the log-lengths of the single unrooted topology; the CLI
-//! trains and samples Newick trees with real lengths, and rejects bin options.
+//! trained with TB and with VarGrad on three taxa, the learned `log Z` and the importance-sampled
+//! marginal likelihood match a 3-D quadrature over the log-lengths of the single unrooted
+//! topology; the CLI trains and samples Newick trees with real lengths, and rejects bin options.
 
 use gfn::envs::phylo::alignment::Alignment;
 use gfn::envs::phylo::config::{BranchLengths, PhyloConfig, PhyloReward};
@@ -129,7 +129,7 @@ fn trajectory_balance_learns_the_continuous_three_taxon_posterior() {
     learns_the_continuous_three_taxon_posterior(ObjectiveKind::Tb, 0.05);
 }
 
-/// VarGrad is the objective that trains continuous lengths on larger trees without collapsing
+/// VarGrad is the more forgiving objective for continuous lengths on larger trees
 /// (`docs/results/phylo_mrbayes/RESULTS.md`). Its `log Z` is the last batch's
 /// `mean(log R + log P_B − log P_F)`, an ELBO of 64 trajectories: below `log Z` by the KL
 /// divergence and noisy by `sd(δ)/8`, hence the wider tolerance; the MLL check is the same.

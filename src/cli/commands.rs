@@ -53,8 +53,7 @@ fn parse<T: std::str::FromStr<Err = Error>>(value: &Option<String>) -> CliResult
     Ok(value.as_deref().map(str::parse).transpose()?)
 }
 
-/// Applies the training flags to `c`.
-/// The evaluation flags, which a resumed run also takes.
+/// Applies the evaluation flags, which a resumed run also takes, to `e`.
 fn apply_eval_args(e: &mut EvalConfig, a: &TrainArgs) {
     if let Some(k) = a.eval_every {
         e.every = k;
@@ -70,6 +69,7 @@ fn apply_eval_args(e: &mut EvalConfig, a: &TrainArgs) {
     }
 }
 
+/// Applies the training flags to `c`.
 fn apply_train_args(c: &mut TrainConfig, a: &TrainArgs) -> CliResult<()> {
     if let Some(k) = parse(&a.objective)? {
         c.objective.kind = k;

@@ -168,16 +168,11 @@ impl<B: Backend> Mlp<B> {
     /// when the batch size repeats). Read the result with [`MlpCache::output`].
     pub fn forward(&self, backend: &B, x: &B::Mat, cache: &mut MlpCache<B>) -> Result<()> {
         self.forward_layers(backend, x, cache)?;
-        match &mut cache.input {
-            Some(input) => backend.copy(x, input),
-            None => {
-                let (rows, cols) = backend.shape(x);
-                let mut input = backend.zeros(rows, cols)?;
-                backend.copy(x, &mut input)?;
-                cache.input = Some(input);
-                Ok(())
-            }
-        }
+        let input = match cache.input.as_mut() {
+            Some(input) => input,
+            None => cache.input.insert(backend.zeros(0, 0)?),
+        };
+        backend.copy(x, input)
     }
 
     /// [`Mlp::forward`] that keeps `x` itself in `cache` for the backward pass instead of a copy.
