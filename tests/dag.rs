@@ -17,7 +17,7 @@ fn env(nodes: usize, score: &str, seed: u64) -> DagEnv {
 /// distribution. MDB uses ε = 0.1 uniform exploration, as DAG-GFlowNet does: at the default lr
 /// 1e-3 and ε = 0, 3,000 iterations leave JSD ≈ 0.39 on the 4-node BGe posterior below, whose mass
 /// is spread over many graphs (top probability 0.035). TB does better without exploration here
-/// (JSD 0.039 at ε = 0, 0.083 at ε = 0.1).
+/// (at 3,000 iterations: JSD 0.039 at ε = 0, 0.083 at ε = 0.1).
 fn train(env: DagEnv, kind: ObjectiveKind, iterations: u64, epsilon: f64) -> DagMetrics {
     train_with(env, kind, iterations, epsilon, Architecture::Mlp)
 }
@@ -89,9 +89,12 @@ fn modified_detailed_balance_learns_4_node_posteriors_with_both_scores() {
     check(&train(env(4, "lingauss", 2), ObjectiveKind::Moddb, 5000, 0.1));
 }
 
+/// TB starts with `log Z = 0` against an exact `log Z ≈ −121.7` here, and spends its first
+/// ~1,500 iterations catching up: at 3,000 iterations training seeds 1–8 ended anywhere between
+/// JSD 0.028 and 0.54 (still converging); at 5,000 all eight reached JSD ≤ 0.018.
 #[test]
 fn trajectory_balance_learns_the_posterior_over_4_node_dags() {
-    check(&train(env(4, "bge", 3), ObjectiveKind::Tb, 3000, 0.0));
+    check(&train(env(4, "bge", 3), ObjectiveKind::Tb, 5000, 0.0));
 }
 
 mod cli {

@@ -90,5 +90,7 @@ fn ep_server_step_is_aggregating_balance_on_client_log_ratios() {
     let terms = StepTerms::compute(&view, &traj, &output, &Requirements::default()).unwrap();
     let expected = server.loss().evaluate(&terms.view(&traj, None), &rhat, &mut TermGrads::default()).unwrap();
     let stats = server.trainer_mut().step().unwrap();
-    assert!(expected > 0.0 && (stats.loss - expected).abs() < 1e-9 * expected.max(1.0), "{} vs {expected}", stats.loss);
+    // The step reuses the sampler's f32 passes (other kernels than one pass over the batch): the
+    // losses agree to f32 rounding.
+    assert!(expected > 0.0 && (stats.loss - expected).abs() < 1e-6 * expected.max(1.0), "{} vs {expected}", stats.loss);
 }

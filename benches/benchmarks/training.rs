@@ -1,6 +1,6 @@
 //! One training iteration in the standard comparison setting: hypergrid 4-D, height 8,
 //! R0 = 1e-3, trajectory balance, MLP 2×256 ReLU, uniform P_B, batch 16, Adam 1e-3 / log Z 0.1,
-//! one thread. The trainer is warmed up first so trajectories have realistic lengths; each
+//! one thread (rayon's global pool, fixed by `bench_main`). The trainer is warmed up first so trajectories have realistic lengths; each
 //! measured call is a real training step (the policy keeps learning while it is measured).
 
 use criterion::{Criterion, criterion_group};
@@ -30,8 +30,7 @@ fn trainer() -> Trainer<Hypergrid> {
 }
 
 fn training_iteration(c: &mut Criterion) {
-    // One worker thread, as in the comparison setting (an error means the pool already exists).
-    rayon::ThreadPoolBuilder::new().num_threads(1).build_global().ok();
+    // One worker thread, as in the comparison setting: `bench_main` fixes the global pool.
     c.bench_function("train_iteration/hypergrid4d_h8_tb_2x256_b16", |b| {
         let mut trainer = trainer();
         b.iter(|| black_box(trainer.step().expect("step")))

@@ -1,7 +1,8 @@
 //! Reusing the lock-step sampling passes as the training forward pass
 //! (`sample_forward_recorded` + `Policy::forward_gathered`): the same trajectories, the same
 //! outputs and the same parameter gradients as evaluating the batch again, for every backward
-//! policy, with a flow head and with a logit scale; and an error for the pair architecture.
+//! policy and activation, with a flow head and with a logit scale, with one network column per
+//! step or per distinct state; and an error for the pair architecture.
 
 mod common;
 #[path = "common/pair_graph.rs"]
@@ -26,17 +27,32 @@ fn assert_close(a: &DMatrix<f32>, b: &DMatrix<f32>, tol: f32, what: &str) {
     assert!(diff <= tol * scale, "{what}: max difference {diff} (scale {scale})");
 }
 
+/// Every parameter gradient (flattened) and the logit-scale gradient of the output gradients
+/// `d_trunk`, `d_back` through `cache`.
+fn gradients(
+    policy: &mut Policy,
+    cache: &PolicyCache,
+    d_trunk: &DMatrix<f32>,
+    d_back: Option<&DMatrix<f32>>,
+) -> (DMatrix<f32>, f64) {
+    policy.zero_grad().expect("zero");
+    policy.backward(cache, d_trunk, d_back).expect("backward");
+    let flat: Vec<f32> =
+        policy.params().into_iter().flat_map(|(_, p)| p.grad.iter().copied().collect::<Vec<_>>()).collect();
+    (DMatrix::from_vec(flat.len(), 1, flat), policy.logit_scale_grad())
+}
+
 #[test]
 fn gathered_passes_match_a_fresh_forward_pass_and_its_gradients() {
     let env = Grid { dim: 3, side: 6, r0: 0.1 };
-    for backward in [BackwardPolicy::Uniform, BackwardPolicy::Learned, BackwardPolicy::LearnedShared] {
+    // LeakyReLU's derivative follows from the gathered outputs alone; SiLU's needs the gathered
+    // pre-activations too.
+    let cases = [BackwardPolicy::Uniform, BackwardPolicy::Learned, BackwardPolicy::LearnedShared]
+        .into_iter()
+        .flat_map(|b| [(b, Activation::LeakyRelu), (b, Activation::Silu)]);
+    for (backward, activation) in cases {
         for (flow_head, logit_scale) in [(false, None), (true, Some(0.6))] {
-            let config = PolicyConfig {
-                hidden: vec![40, 24],
-                activation: Activation::LeakyRelu,
-                backward,
-                ..PolicyConfig::default()
-            };
+            let config = PolicyConfig { hidden: vec![40, 24], activation, backward, ..PolicyConfig::default() };
             let mut rng = stream(2, Purpose::Init, &[]);
             let mut policy =
                 Policy::new(Cpu, &config, env.feature_dim(), env.action_count(), flow_head, &mut rng).expect("policy");
@@ -52,15 +68,16 @@ fn gathered_passes_match_a_fresh_forward_pass_and_its_gradients() {
             assert_eq!(traj.actions, plain.actions, "recording changes nothing that is sampled");
             assert_eq!(traj.offsets, plain.offsets);
             assert_eq!(rounds.len(), traj.step_count());
+            assert!(rounds.distinct_len() < rounds.len(), "the first steps share the source's column");
 
-            let (mut fresh_cache, mut gathered_cache) = (PolicyCache::default(), PolicyCache::default());
+            let mut fresh_cache = PolicyCache::default();
             let fresh = policy.forward(feature_matrix(&traj), &mut fresh_cache).expect("forward");
             // The sampling passes do not keep their inputs: the features come from the batch.
             let short = DMatrix::zeros(env.feature_dim(), traj.step_count() - 1);
-            assert!(policy.forward_gathered(&rounds, short, &mut PolicyCache::default()).is_err());
-            let gathered =
-                policy.forward_gathered(&rounds, feature_matrix(&traj), &mut gathered_cache).expect("gathered");
-            let what = format!("{backward:?}, flow head {flow_head}, scale {logit_scale:?}");
+            for distinct in [false, true] {
+                let short = short.clone();
+                assert!(policy.forward_gathered(&rounds, short, &mut PolicyCache::default(), distinct).is_err());
+            }
             let n = traj.step_count();
             let columns = |out: &gfn_core::policy::PolicyOutput| -> DMatrix<f32> {
                 let rows: Vec<Vec<f32>> = (0..n)
@@ -73,24 +90,45 @@ fn gathered_passes_match_a_fresh_forward_pass_and_its_gradients() {
                     .collect();
                 DMatrix::from_fn(rows[0].len(), n, |i, j| rows[j][i])
             };
-            assert_close(&columns(&gathered), &columns(&fresh), 1e-5, &format!("outputs, {what}"));
-
             // The same output gradients through either cache give the same parameter gradients.
             let d_trunk = DMatrix::from_fn(policy.layout().rows(), n, |i, j| ((i * 7 + j * 3) % 5) as f32 * 0.1 - 0.2);
             let d_back = (backward == BackwardPolicy::Learned)
                 .then(|| DMatrix::from_fn(env.action_count(), n, |i, j| ((i + 2 * j) % 3) as f32 * 0.2 - 0.2));
-            let mut grads = Vec::new();
-            for cache in [&fresh_cache, &gathered_cache] {
-                policy.zero_grad().expect("zero");
-                policy.backward(cache, &d_trunk, d_back.as_ref()).expect("backward");
-                let flat: Vec<f32> =
-                    policy.params().into_iter().flat_map(|(_, p)| p.grad.iter().copied().collect::<Vec<_>>()).collect();
-                grads.push((DMatrix::from_vec(flat.len(), 1, flat), policy.logit_scale_grad()));
+            let want = gradients(&mut policy, &fresh_cache, &d_trunk, d_back.as_ref());
+            for distinct in [false, true] {
+                let what = format!(
+                    "{backward:?}, {activation}, flow head {flow_head}, scale {logit_scale:?}, distinct {distinct}"
+                );
+                let mut gathered_cache = PolicyCache::default();
+                let gathered = policy
+                    .forward_gathered(&rounds, feature_matrix(&traj), &mut gathered_cache, distinct)
+                    .expect("gathered");
+                assert_close(&columns(&gathered), &columns(&fresh), 1e-5, &format!("outputs, {what}"));
+                let got = gradients(&mut policy, &gathered_cache, &d_trunk, d_back.as_ref());
+                assert_close(&got.0, &want.0, 1e-4, &format!("parameter gradients, {what}"));
+                assert!((got.1 - want.1).abs() <= 1e-4 * want.1.abs().max(1.0), "scale gradient, {what}");
+                // Per-sample gradients need a column per step.
+                let sq_norms = policy.trunk_sq_norms(&gathered_cache, &d_trunk, &traj.offsets);
+                assert_eq!(sq_norms.is_err(), distinct, "{what}");
             }
-            assert_close(&grads[1].0, &grads[0].0, 1e-4, &format!("parameter gradients, {what}"));
-            assert!((grads[1].1 - grads[0].1).abs() <= 1e-4 * grads[0].1.abs().max(1.0), "scale gradient, {what}");
         }
     }
+}
+
+#[test]
+fn trajectories_in_the_same_state_share_a_column_of_the_sampling_pass() {
+    let env = Grid { dim: 2, side: 4, r0: 0.1 };
+    let config = PolicyConfig { hidden: vec![16], ..PolicyConfig::default() };
+    let mut rng = stream(3, Purpose::Init, &[]);
+    let policy = Policy::new(Cpu, &config, env.feature_dim(), env.action_count(), false, &mut rng).expect("policy");
+    let mut rounds = RoundCaches::new();
+    let draw = Draw { seed: 4, purpose: Purpose::Forward, round: 0 };
+    let traj = sample_forward_recorded(&env, &policy, 12, Exploration::default(), draw, &mut rounds).expect("sample");
+    // Every trajectory starts at the source, and a 4×4 grid has 2 states one step in, 3 two steps
+    // in, …: 16 states in all, so at most 16 distinct columns for the 12 trajectories' steps.
+    assert_eq!(rounds.len(), traj.step_count());
+    assert!(traj.step_count() > 16, "{} steps", traj.step_count());
+    assert!(rounds.distinct_len() <= 16, "{} distinct columns", rounds.distinct_len());
 }
 
 #[test]
@@ -103,6 +141,6 @@ fn the_pair_architecture_is_evaluated_again_instead() {
     let mut rounds = RoundCaches::new();
     let draw = Draw { seed: 1, purpose: Purpose::Forward, round: 0 };
     let traj = sample_forward_recorded(&env, &policy, 4, Exploration::default(), draw, &mut rounds).expect("sample");
-    let err = policy.forward_gathered(&rounds, feature_matrix(&traj), &mut PolicyCache::default()).unwrap_err();
+    let err = policy.forward_gathered(&rounds, feature_matrix(&traj), &mut PolicyCache::default(), true).unwrap_err();
     assert!(err.to_string().contains("pairs"), "{err}");
 }

@@ -55,6 +55,20 @@ pub fn random_matrix(seed: u64, rows: usize, cols: usize, scale: f32) -> DMatrix
     DMatrix::from_fn(rows, cols, |_, _| rng.random_range(-scale..scale))
 }
 
+/// [`random_matrix`] with all but one entry in eight set to zero (one-hot-like features), or the
+/// full random matrix if not `sparse`.
+fn input_matrix(seed: u64, rows: usize, cols: usize, sparse: bool) -> DMatrix<f32> {
+    let mut m = random_matrix(seed, rows, cols, 1.0);
+    if sparse {
+        for (i, e) in m.iter_mut().enumerate() {
+            if i % 8 != seed as usize % 8 {
+                *e = 0.0;
+            }
+        }
+    }
+    m
+}
+
 fn to_f64(m: &DMatrix<f32>) -> DMatrix<f64> {
     m.map(f64::from)
 }
@@ -113,31 +127,37 @@ pub fn zeros_and_copy<B: Backend>(b: &B) -> Result<()> {
     Ok(())
 }
 
-/// `linear_forward` against `w·x + b` in f64.
+/// Every `(shape, sparse)` case of the linear checks: each shape with dense and with sparse inputs.
+fn linear_cases() -> impl Iterator<Item = (usize, (usize, usize, usize), bool)> {
+    LINEAR_SHAPES.into_iter().enumerate().flat_map(|(i, shape)| [(i, shape, false), (i, shape, true)])
+}
+
+/// `linear_forward` against `w·x + b` in f64, with dense and with sparse (one-hot-like) inputs.
 pub fn linear_forward_matches_reference<B: Backend>(b: &B) -> Result<()> {
-    for (seed, &(n_out, n_in, batch)) in LINEAR_SHAPES.iter().enumerate() {
+    for (seed, (n_out, n_in, batch), sparse) in linear_cases() {
         let seed = 100 + 3 * seed as u64;
         let w = random_matrix(seed, n_out, n_in, 1.0);
         let bias = random_matrix(seed + 1, n_out, 1, 1.0);
-        let x = random_matrix(seed + 2, n_in, batch, 1.0);
+        let x = input_matrix(seed + 2, n_in, batch, sparse);
         let mut want = to_f64(&w) * to_f64(&x);
         for mut column in want.column_iter_mut() {
             column += to_f64(&bias);
         }
         let mut out = b.zeros(0, 0)?;
         b.linear_forward(&b.upload(&w)?, &b.upload(&bias)?, &b.upload(&x)?, &mut out)?;
-        let what = format!("linear_forward {n_out}×{n_in}·{n_in}×{batch}");
+        let what = format!("linear_forward {n_out}×{n_in}·{n_in}×{batch}, sparse {sparse}");
         compare(&what, &b.download(&out)?, &want, dot_tolerance(n_in))?;
     }
     Ok(())
 }
 
-/// `linear_backward` against `dw₀ + dy·xᵀ`, `db₀ + Σ dy`, `wᵀ·dy` in f64 (accumulation included).
+/// `linear_backward` against `dw₀ + dy·xᵀ`, `db₀ + Σ dy`, `wᵀ·dy` in f64 (accumulation included),
+/// with dense and with sparse (one-hot-like) inputs.
 pub fn linear_backward_matches_reference<B: Backend>(b: &B) -> Result<()> {
-    for (seed, &(n_out, n_in, batch)) in LINEAR_SHAPES.iter().enumerate() {
+    for (seed, (n_out, n_in, batch), sparse) in linear_cases() {
         let seed = 200 + 5 * seed as u64;
         let w = random_matrix(seed, n_out, n_in, 1.0);
-        let x = random_matrix(seed + 1, n_in, batch, 1.0);
+        let x = input_matrix(seed + 1, n_in, batch, sparse);
         let dy = random_matrix(seed + 2, n_out, batch, 1.0);
         let dw0 = random_matrix(seed + 3, n_out, n_in, 1.0);
         let db0 = random_matrix(seed + 4, n_out, 1, 1.0);
@@ -150,7 +170,7 @@ pub fn linear_backward_matches_reference<B: Backend>(b: &B) -> Result<()> {
         let (mut dw, mut db, mut dx) = (b.upload(&dw0)?, b.upload(&db0)?, b.zeros(1, 1)?);
         let (w, x, dy) = (b.upload(&w)?, b.upload(&x)?, b.upload(&dy)?);
         b.linear_backward(&w, &x, &dy, &mut dw, &mut db, Some(&mut dx))?;
-        let what = |part: &str| format!("linear_backward {part} ({n_out}, {n_in}, {batch})");
+        let what = |part: &str| format!("linear_backward {part} ({n_out}, {n_in}, {batch}), sparse {sparse}");
         compare(&what("dw"), &b.download(&dw)?, &want_dw, dot_tolerance(batch))?;
         compare(&what("db"), &b.download(&db)?, &want_db, dot_tolerance(batch))?;
         compare(&what("dx"), &b.download(&dx)?, &want_dx, dot_tolerance(n_out))?;

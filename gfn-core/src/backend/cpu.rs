@@ -1,6 +1,8 @@
 //! [`Cpu`]: the nalgebra backend (single-threaded, deterministic).
 
-use super::gemm::{BLOCK_ROWS, Op, narrow_gemm, sgemm, streamed_gemm};
+use super::gemm::{
+    BLOCK_ROWS, Op, SHORT_ROWS, is_sparse, narrow_gemm, sgemm, short_gemm, sparse_outer_gemm, streamed_gemm,
+};
 use super::{Backend, expect_shape};
 use crate::Result;
 use crate::nn::Activation;
@@ -13,8 +15,9 @@ use nalgebra::DMatrix;
 /// faster than sgemm or gemv for 256×256 weights up to 16 columns, even at 32, slower beyond).
 const NARROW_MAX_COLUMNS: usize = 32;
 
-/// [`narrow_gemm`] re-reads the weights once per 4 columns and walks them with a stride of one
-/// column per step, so it is only used while they fit in a core's L2 cache (512 KiB of f32, a
+/// [`narrow_gemm`] re-reads the weights once per column block and walks them with a stride of one
+/// column per step, and the sparse-input kernels visit a weight column per non-zero input, so
+/// they are only used while the weights fit in a core's L2 cache (512 KiB of f32, a
 /// 256×512 layer). Larger layers (the first layer on a 27-taxon alignment's features has 256 ×
 /// 75 k weights) use [`streamed_gemm`] or sgemm: `narrow_gemm` there was 50× slower.
 const NARROW_MAX_WEIGHTS: usize = 1 << 17;
@@ -84,7 +87,9 @@ pub struct Cpu;
 fn ensure_shape(m: &mut DMatrix<f32>, rows: usize, cols: usize) {
     if m.shape() != (rows, cols) {
         let mut data: Vec<f32> = std::mem::replace(m, DMatrix::zeros(0, 0)).data.into();
-        data.clear();
+        // Only entries beyond the old length are written (the contents are unspecified anyway):
+        // the lock-step rounds resize every buffer each round, and zero-filling them showed up
+        // in profiles.
         data.resize(rows * cols, 0.0);
         *m = DMatrix::from_vec(rows, cols, data);
     }
@@ -141,9 +146,17 @@ impl Backend for Cpu {
             }
         }
         let weights = n_out * n_in;
-        if x.ncols() <= NARROW_MAX_COLUMNS && n_out >= BLOCK_ROWS && weights <= NARROW_MAX_WEIGHTS {
+        let narrow = x.ncols() <= NARROW_MAX_COLUMNS;
+        let cached = weights <= NARROW_MAX_WEIGHTS;
+        if narrow && cached && n_out * x.ncols() <= STREAMED_MAX_OUTPUTS && is_sparse(x) {
+            // Sampling rounds on one-hot features: only the weights of non-zero inputs are read.
+            streamed_gemm(w, x, out);
+        } else if narrow && cached && n_out >= BLOCK_ROWS {
             // Lock-step sampling rounds: sgemm would spend as long packing `w` as multiplying.
             narrow_gemm(w, x, out);
+        } else if narrow && cached && n_out <= SHORT_ROWS {
+            // The output layer of a sampling round: a few logits per state.
+            short_gemm(w, x, out);
         } else if x.ncols() <= STREAMED_MAX_COLUMNS
             && weights > NARROW_MAX_WEIGHTS
             && n_out * x.ncols() <= STREAMED_MAX_OUTPUTS
@@ -177,7 +190,13 @@ impl Backend for Cpu {
         expect_shape("linear_backward output gradient", (n_out, batch), dy.shape())?;
         expect_shape("linear_backward weight gradient", (n_out, n_in), dw.shape())?;
         expect_shape("linear_backward bias gradient", (n_out, 1), db.shape())?;
-        sgemm(1.0, dy, Op::Id, x, Op::Tr, 1.0, dw);
+        if n_out * n_in <= NARROW_MAX_WEIGHTS && is_sparse(x) {
+            // One-hot features: a column of `dy` per non-zero input instead of a dense product
+            // (which sgemm blocks for the caches: `dw` must fit in L2 for this to be faster).
+            sparse_outer_gemm(dy, x, dw);
+        } else {
+            sgemm(1.0, dy, Op::Id, x, Op::Tr, 1.0, dw);
+        }
         if n_out > 0 {
             let db = db.as_mut_slice();
             for column in dy.as_slice().chunks_exact(n_out) {

@@ -81,6 +81,13 @@ impl Activation {
         }
     }
 
+    /// Whether [`Activation::derivative`] needs the input `x`. For every activation but SiLU the
+    /// output has the sign of the input, so `derivative(y, y) == derivative(x, y)`: a cache that
+    /// drops the pre-activations passes the output as both.
+    pub fn derivative_needs_input(self) -> bool {
+        matches!(self, Activation::Silu)
+    }
+
     /// `act'(x)`, given `y = act(x)` (used where it is cheaper). At the kink of ReLU the
     /// derivative is taken as 0, of leaky ReLU and ELU as 1 (PyTorch's conventions).
     #[inline]
@@ -159,6 +166,20 @@ mod tests {
     fn parse_error_names_the_value_and_the_valid_ones() {
         let msg = "ReLU".parse::<Activation>().unwrap_err().to_string();
         assert!(msg.contains("`ReLU`") && msg.contains("leaky_relu") && msg.contains("tanh"));
+    }
+
+    #[test]
+    fn derivatives_from_the_output_alone_where_the_input_is_not_needed() {
+        for act in Activation::ALL.into_iter().filter(|a| !a.derivative_needs_input()) {
+            for &x in &[-3.0f32, -0.7, -0.0, 0.0, 0.2, 2.5] {
+                let y = act.apply(x);
+                assert_eq!(act.derivative(y, y), act.derivative(x, y), "{act} at {x}");
+            }
+        }
+        assert_ne!(
+            Activation::Silu.derivative(-1.0, Activation::Silu.apply(-1.0)),
+            Activation::Silu.derivative(Activation::Silu.apply(-1.0), Activation::Silu.apply(-1.0))
+        );
     }
 
     #[test]

@@ -64,6 +64,14 @@ impl<B: Backend> MlpCache<B> {
         self.pre.last().expect("MlpCache::output called before any Mlp::forward")
     }
 
+    /// What [`Backend::activation_backward`] reads as the input of hidden layer `l`'s activation
+    /// `act`: its pre-activation, or its output where that determines the derivative
+    /// ([`Activation::derivative_needs_input`]; [`MlpCache::gather`] then skips the
+    /// pre-activation).
+    pub(crate) fn activation_input(&self, act: Activation, l: usize) -> &B::Mat {
+        if act.derivative_needs_input() { &self.pre[l] } else { &self.post[l] }
+    }
+
     /// The input copy, per-layer affine outputs and hidden activations, if a forward pass filled
     /// them (read by [`super::per_sample`]).
     pub(crate) fn parts(&self) -> Option<CacheParts<'_, B>> {
@@ -94,14 +102,17 @@ impl<B: Backend> MlpCache<B> {
     /// Fills this cache as if one forward pass had run on `input`, the inputs of the
     /// `(pass, column)` pairs `columns` of earlier forward passes `passes` of the same network,
     /// copying their activations instead of recomputing them (the passes need not keep their
-    /// inputs). Fails if there is no pass, if a pass is empty or of another depth, if `input` does
-    /// not have one column per entry of `columns`, or if a column is out of range.
+    /// inputs). The hidden pre-activations are copied only if the network's `activation` needs
+    /// them for its derivative ([`Activation::derivative_needs_input`]). Fails if there is no
+    /// pass, if a pass is empty or of another depth, if `input` does not have one column per entry
+    /// of `columns`, or if a column is out of range.
     pub fn gather(
         &mut self,
         backend: &B,
         passes: &[&MlpCache<B>],
         columns: &[(usize, usize)],
         input: B::Mat,
+        activation: Activation,
     ) -> Result<()> {
         let layers = passes.first().map_or(0, |c| c.pre.len());
         if layers == 0 || passes.iter().any(|c| c.pre.len() != layers) {
@@ -121,7 +132,8 @@ impl<B: Backend> MlpCache<B> {
         }
         self.prepare(backend, layers)?;
         self.input = Some(input);
-        for (l, pre) in self.pre.iter_mut().enumerate() {
+        let hidden_pre = activation.derivative_needs_input();
+        for (l, pre) in self.pre.iter_mut().enumerate().filter(|(l, _)| hidden_pre || *l + 1 == layers) {
             let sources: Vec<&B::Mat> = passes.iter().map(|c| &c.pre[l]).collect();
             backend.gather_columns(&sources, columns, pre)?;
         }
@@ -256,7 +268,8 @@ impl<B: Backend> Mlp<B> {
             let dx = if i == 0 { d_input.take() } else { Some(&mut *grad_post) };
             layers[i].backward(backend, x, dy, dx)?;
             if i > 0 {
-                backend.activation_backward(act, &cache.pre[i - 1], &cache.post[i - 1], grad_post, grad_pre)?;
+                let x = cache.activation_input(act, i - 1);
+                backend.activation_backward(act, x, &cache.post[i - 1], grad_post, grad_pre)?;
             }
         }
         Ok(())

@@ -212,7 +212,8 @@ fn backward_layers(
             let w = &layers[i].weight.value;
             dx.resize_mut(w.ncols(), columns, 0.0);
             sgemm(1.0, w, Op::Tr, &dy, Op::Id, 0.0, &mut dx);
-            Cpu.activation_backward(act, &pre[i - 1], &post[i - 1], &dx, &mut dy)?;
+            let x = if act.derivative_needs_input() { &pre[i - 1] } else { &post[i - 1] };
+            Cpu.activation_backward(act, x, &post[i - 1], &dx, &mut dy)?;
         }
     }
     Ok(())

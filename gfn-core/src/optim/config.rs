@@ -65,8 +65,10 @@ pub(super) fn check_lr(lr: f64) -> Result<()> {
 /// g ← g + weight_decay·p            (only if weight_decay ≠ 0)
 /// m ← beta1·m + (1 − beta1)·g
 /// v ← beta2·v + (1 − beta2)·g²
-/// p ← p − (lr / bias_correction1) · m / (√v / bias_correction2_sqrt + eps)
+/// p ← p − (lr / bias_correction1) · m / (√v · (1 / bias_correction2_sqrt) + eps)
 /// ```
+///
+/// (The reciprocal is computed once per step: one division per element instead of two.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
     /// Learning rate.
@@ -106,7 +108,7 @@ impl AdamStep {
         let g = if self.weight_decay != 0.0 { g + self.weight_decay * *p } else { g };
         *m = self.beta1 * *m + (1.0 - self.beta1) * g;
         *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
-        let denom = v.sqrt() / self.bias_correction2_sqrt + self.eps;
+        let denom = v.sqrt() * (1.0 / self.bias_correction2_sqrt) + self.eps;
         *p -= (self.lr / self.bias_correction1) * *m / denom;
     }
 }

@@ -35,6 +35,7 @@ use crate::nn::{Activation, Init, Mlp, MlpCache, Param};
 use crate::{Error, Result};
 use logit_scale::{scale_logits, scale_logits_backward};
 use net::{Net, NetCache, NetShape};
+use rounds::{Folding, select_columns};
 
 /// How the backward policy is parameterised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -144,6 +145,8 @@ pub struct PolicyCache<B: Backend = Cpu> {
     backward: NetCache<B>,
     /// The forward logits before [`Policy::logit_scale`] (`A × N`), when it is set.
     raw_logits: Option<DMatrix<f32>>,
+    /// Set when the networks ran on the distinct states of the batch only.
+    folding: Option<Folding>,
 }
 
 impl<B: Backend> PolicyCache<B> {
@@ -157,7 +160,7 @@ impl<B: Backend> PolicyCache<B> {
 
 impl<B: Backend> Default for PolicyCache<B> {
     fn default() -> Self {
-        PolicyCache { trunk: NetCache::default(), backward: NetCache::default(), raw_logits: None }
+        PolicyCache { trunk: NetCache::default(), backward: NetCache::default(), raw_logits: None, folding: None }
     }
 }
 
@@ -316,6 +319,7 @@ impl<B: Backend> Policy<B> {
             .map(|net| net.forward(&self.backend, features.clone(), &mut cache.backward))
             .transpose()?;
         let trunk = self.trunk.forward(&self.backend, features, &mut cache.trunk)?;
+        cache.folding = None;
         Ok(self.finish_forward(trunk, backward, cache))
     }
 
@@ -330,22 +334,50 @@ impl<B: Backend> Policy<B> {
     /// the trainer uses it between sampling a batch and its update). `features` are those steps'
     /// features in the same order ([`crate::terms::feature_matrix`] of the trajectories): the
     /// sampling passes do not keep theirs. MLP networks only ([`Policy::can_gather`]).
+    ///
+    /// With `distinct`, steps that the sampler evaluated in one column (trajectories in the same
+    /// state in the same round, e.g. every trajectory's first step) keep one column in `cache`:
+    /// the outputs still have one column per step, and [`Policy::backward`] sums their output
+    /// gradients before the networks' backward pass, which then costs a pass over the distinct
+    /// states only. Per-sample gradients ([`Policy::trunk_sq_norms`], [`Policy::mlp_trunk`]) need
+    /// one network column per step: gather without `distinct` for them.
     pub fn forward_gathered(
         &self,
         rounds: &RoundCaches<B>,
         features: DMatrix<f32>,
         cache: &mut PolicyCache<B>,
+        distinct: bool,
     ) -> Result<PolicyOutput> {
+        if features.ncols() != rounds.len() {
+            return Err(Error::ShapeMismatch {
+                op: "Policy::forward_gathered features",
+                expected: (features.nrows(), rounds.len()),
+                got: features.shape(),
+            });
+        }
+        let folding = distinct && rounds.distinct_columns().len() < rounds.len();
+        let (columns, features) = if folding {
+            (rounds.distinct_columns(), select_columns(&features, rounds.first_steps()))
+        } else {
+            (rounds.columns(), features)
+        };
         let backward = match &self.backward_net {
             Some(net) => {
                 let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.backward).collect();
-                Some(net.gather(&self.backend, &passes, rounds.columns(), features.clone(), &mut cache.backward)?)
+                Some(net.gather(&self.backend, &passes, columns, features.clone(), &mut cache.backward)?)
             }
             None => None,
         };
         let passes: Vec<&NetCache<B>> = rounds.passes().iter().map(|c| &c.trunk).collect();
-        let trunk = self.trunk.gather(&self.backend, &passes, rounds.columns(), features, &mut cache.trunk)?;
-        Ok(self.finish_forward(trunk, backward, cache))
+        let trunk = self.trunk.gather(&self.backend, &passes, columns, features, &mut cache.trunk)?;
+        if !folding {
+            cache.folding = None;
+            return Ok(self.finish_forward(trunk, backward, cache));
+        }
+        let steps = rounds.step_distinct();
+        cache.folding = Some(Folding { step_columns: steps.to_vec(), columns: columns.len() });
+        let backward = backward.map(|b| select_columns(&b, steps));
+        Ok(self.finish_forward(select_columns(&trunk, steps), backward, cache))
     }
 
     /// Applies the logit scale (keeping the raw logits in `cache` for the backward pass) and
@@ -365,22 +397,24 @@ impl<B: Backend> Policy<B> {
     }
 
     /// Accumulates parameter gradients from output gradients: `d_trunk` has the trunk's layout;
-    /// `d_backward` is the gradient of a separate backward network's logits (if any).
+    /// `d_backward` is the gradient of a separate backward network's logits (if any). Both have
+    /// one column per output column of the forward pass that filled `cache`.
     pub fn backward(
         &mut self,
         cache: &PolicyCache<B>,
         d_trunk: &DMatrix<f32>,
         d_backward: Option<&DMatrix<f32>>,
     ) -> Result<()> {
+        let folding = cache.folding.as_ref();
         if let (Some(scale), Some(raw)) = (self.logit_scale, &cache.raw_logits) {
             let (d_raw, d_scale) = scale_logits_backward(d_trunk, raw, scale);
             self.logit_scale_grad += d_scale;
-            self.trunk.backward(&self.backend, &cache.trunk, &d_raw)?;
+            self.trunk.backward(&self.backend, &cache.trunk, &Folding::fold(folding, &d_raw))?;
         } else {
-            self.trunk.backward(&self.backend, &cache.trunk, d_trunk)?;
+            self.trunk.backward(&self.backend, &cache.trunk, &Folding::fold(folding, d_trunk))?;
         }
         if let (Some(net), Some(d_b)) = (&mut self.backward_net, d_backward) {
-            net.backward(&self.backend, &cache.backward, d_b)?;
+            net.backward(&self.backend, &cache.backward, &Folding::fold(folding, d_b))?;
         }
         Ok(())
     }
@@ -425,6 +459,13 @@ impl<B: Backend> Policy<B> {
     /// [`crate::nn::per_sample`] (which support MLPs only): [`Error::InvalidConfig`] for the pair
     /// architecture.
     pub fn mlp_trunk<'a>(&'a self, cache: &'a PolicyCache<B>) -> Result<(&'a Mlp<B>, &'a MlpCache<B>)> {
+        if cache.folding.is_some() {
+            return Err(Error::Backend(
+                "per-sample gradients need one network column per step: the cache comes from \
+                 Policy::forward_gathered with `distinct`"
+                    .into(),
+            ));
+        }
         match &self.trunk {
             Net::Mlp(mlp) => Ok((mlp, &cache.trunk.mlp)),
             Net::Pairs(_) => Err(Error::config(

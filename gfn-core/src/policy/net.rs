@@ -118,9 +118,10 @@ impl<B: Backend> Net<B> {
         cache: &mut NetCache<B>,
     ) -> Result<DMatrix<f32>> {
         match self {
-            Net::Mlp(_) => {
+            Net::Mlp(mlp) => {
                 let passes: Vec<&MlpCache<B>> = passes.iter().map(|c| &c.mlp).collect();
-                cache.mlp.gather(backend, &passes, columns, backend.upload_owned(features)?)?;
+                let activation = mlp.config().activation;
+                cache.mlp.gather(backend, &passes, columns, backend.upload_owned(features)?, activation)?;
                 backend.download(cache.mlp.output())
             }
             Net::Pairs(_) => Err(Error::config(

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::forward::Draw;
-use super::{MAX_TRAJECTORY_LENGTH, Record, Running, Slot, dead_end, feature_matrix, too_long};
+use super::{MAX_TRAJECTORY_LENGTH, Record, Running, Slot, dead_end, round_features, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{backward_log_probs_into, sample_action};
@@ -81,14 +81,15 @@ pub fn sample_backward_from<E: Environment, B: Backend>(
         if length > MAX_TRAJECTORY_LENGTH {
             return Err(too_long(&active[0].running.state));
         }
-        let output = if policy.learned_backward() {
-            Some(policy.infer(&feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running)))?)
+        let (output, column_of) = if policy.learned_backward() {
+            let (features, column_of) = round_features(env.feature_dim(), active.iter().map(|s| &s.running));
+            (Some(policy.infer(&features)?), column_of)
         } else {
-            None
+            (None, Vec::new())
         };
         let retreat = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<()> {
             let r = &mut slot.running;
-            let logits = output.as_ref().and_then(|o| o.backward_logits(j));
+            let logits = output.as_ref().and_then(|o| o.backward_logits(column_of[j]));
             backward_log_probs_into(logits, &r.backward_mask, &mut slot.log_probs);
             let action = sample_action(
                 &slot.log_probs,

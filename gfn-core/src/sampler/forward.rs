@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{MAX_TRAJECTORY_LENGTH, Running, Slot, dead_end, feature_matrix, too_long};
+use super::{MAX_TRAJECTORY_LENGTH, Running, Slot, dead_end, round_features, too_long};
 use crate::backend::Backend;
 use crate::env::{Environment, EnvironmentExt};
 use crate::policy::categorical::{masked_log_softmax_into, sample_action};
@@ -107,11 +107,11 @@ fn sample_rounds<E: Environment, B: Backend>(
         if length > MAX_TRAJECTORY_LENGTH {
             return Err(too_long(&active[0].running.state));
         }
-        let features = feature_matrix(env.feature_dim(), active.iter().map(|s| &s.running));
+        let (features, column_of) = round_features(env.feature_dim(), active.iter().map(|s| &s.running));
         let output = match rounds.as_deref_mut() {
             Some(rounds) => {
                 // The training step gets the features again from the trajectories.
-                let cache = rounds.next_round();
+                let cache = rounds.next_round(features.ncols());
                 let output = policy.forward(features, cache)?;
                 cache.release_inputs();
                 output
@@ -120,8 +120,10 @@ fn sample_rounds<E: Environment, B: Backend>(
         };
         let round = length - 1;
         // Per trajectory: draw an action and apply it. Returns Some(log R) when the trajectory ends.
-        let advance = |(j, slot): (usize, &mut Slot<E::State>)| -> Result<Option<f64>> {
+        let advance = |(i, slot): (usize, &mut Slot<E::State>)| -> Result<Option<f64>> {
             let r = &mut slot.running;
+            // The trajectory's column of the round's pass (shared by trajectories in the same state).
+            let j = column_of[i];
             if !masked_log_softmax_into(output.forward_logits(j), &r.forward_mask, &mut slot.log_probs) {
                 return Err(dead_end(&r.state, "forward"));
             }

@@ -4,9 +4,11 @@
 //! All trajectories of a batch advance in lock-step: each round evaluates the policy once on the
 //! states of every unfinished trajectory (one batched forward pass), then each trajectory draws
 //! its action from its own random stream, derived from `(seed, iteration, trajectory index)`.
+//! Trajectories in the same state share one column of that pass (all of them start at the source).
 //! Results do not depend on the number of threads.
 
 mod backward;
+mod distinct;
 mod forward;
 mod hybrid;
 
@@ -105,17 +107,13 @@ impl<S> Slot<S> {
     }
 }
 
-/// Copies the features of the given running trajectories into a `feature_dim × n` matrix.
-fn feature_matrix<'a, S: 'a>(
+/// The features of the running trajectories of one round, one column per distinct state, and
+/// the column of each trajectory ([`distinct::distinct_feature_matrix`]).
+fn round_features<'a, S: 'a>(
     feature_dim: usize,
     running: impl ExactSizeIterator<Item = &'a Running<S>>,
-) -> DMatrix<f32> {
-    let n = running.len();
-    let mut data = Vec::with_capacity(feature_dim * n);
-    for r in running {
-        data.extend_from_slice(&r.features);
-    }
-    DMatrix::from_vec(feature_dim, n, data)
+) -> (DMatrix<f32>, Vec<usize>) {
+    distinct::distinct_feature_matrix(feature_dim, running.map(|r| r.features.as_slice()))
 }
 
 /// The error for a state that has no allowed action at all.

@@ -153,6 +153,11 @@ impl ControlVariateKind {
         }
     }
 
+    /// Whether the control variate needs per-trajectory parameter gradients (the optimal ones).
+    pub fn needs_per_sample_gradients(self) -> bool {
+        matches!(self, ControlVariateKind::OptScalar | ControlVariateKind::OptVector)
+    }
+
     /// The objective-level control variate.
     pub fn control_variate(self) -> crate::objective::ControlVariate {
         use crate::objective::ControlVariate as Cv;

@@ -48,9 +48,14 @@ impl DivergenceSpec {
         Ok(Some(spec))
     }
 
+    /// Whether a step needs per-trajectory parameter gradients (one network column per step).
+    pub(super) fn needs_per_sample_gradients(&self) -> bool {
+        self.control_variate.needs_per_sample_gradients()
+    }
+
     /// Checks that `backend` can compute the per-sample gradients the control variate needs.
     pub(super) fn check_backend<B: Backend>(&self, backend: &B) -> Result<()> {
-        let per_sample = matches!(self.control_variate, ControlVariateKind::OptScalar | ControlVariateKind::OptVector);
+        let per_sample = self.needs_per_sample_gradients();
         if per_sample && (backend as &dyn Any).downcast_ref::<Cpu>().is_none() {
             return Err(Error::config(
                 "cv",

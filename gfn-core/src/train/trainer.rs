@@ -540,7 +540,9 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
     ) -> Result<(f64, f64)> {
         let output = if recorded {
             debug_assert_eq!(self.rounds.len(), traj.step_count());
-            self.policy.forward_gathered(&self.rounds, features, &mut self.cache)?
+            // Steps in the same state share a network column unless per-sample gradients follow.
+            let distinct = !matches!(&self.loss, Loss::Divergence(spec) if spec.needs_per_sample_gradients());
+            self.policy.forward_gathered(&self.rounds, features, &mut self.cache, distinct)?
         } else {
             self.policy.forward(features, &mut self.cache)?
         };
