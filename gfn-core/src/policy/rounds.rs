@@ -55,6 +55,9 @@ impl<B: Backend> RoundCaches<B> {
         self.used = 0;
         self.widths.clear();
         self.columns.clear();
+        self.distinct.clear();
+        self.step_distinct.clear();
+        self.first_step.clear();
     }
 
     /// The cache for the next round, whose pass evaluates `width` states.
