@@ -212,8 +212,7 @@ fn backward_layers(
             let w = &layers[i].weight.value;
             dx.resize_mut(w.ncols(), columns, 0.0);
             sgemm(1.0, w, Op::Tr, &dy, Op::Id, 0.0, &mut dx);
-            let x = if act.derivative_needs_input() { &pre[i - 1] } else { &post[i - 1] };
-            Cpu.activation_backward(act, x, &post[i - 1], &dx, &mut dy)?;
+            Cpu.activation_backward(act, cache.activation_input(act, i - 1), &post[i - 1], &dx, &mut dy)?;
         }
     }
     Ok(())

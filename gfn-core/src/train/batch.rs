@@ -1,6 +1,7 @@
 //! [`Batch`]: assembling the training batch of one iteration.
 
-use super::trainer::{Loss, Trainer};
+use super::loss::Loss;
+use super::trainer::Trainer;
 use crate::backend::Backend;
 use crate::env::Environment;
 use crate::replay::ReplayEntry;

@@ -10,6 +10,7 @@ mod divergence_step;
 mod fit;
 mod flow_step;
 mod hybrid;
+mod loss;
 mod metrics;
 mod reward_override;
 mod temperature_set;

@@ -6,18 +6,16 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::batch::Batch;
-use super::config::{ObjectiveConfig, ObjectiveKind, TrainConfig};
-use super::divergence_step::{self, DivergenceSpec};
+use super::config::TrainConfig;
+use super::divergence_step;
 use super::flow_step::flow_matching_step;
+use super::loss::Loss;
 use super::reward_override::LogRewardOverride;
 use super::temperature_set::{TemperatureEnvs, TemperatureScalars};
 use crate::backend::{Backend, Cpu};
 use crate::env::{Environment, EnvironmentExt};
 use crate::eval::TargetSampler;
-use crate::objective::{
-    ContrastiveBalance, DetailedBalance, FlowMatching, ModifiedDetailedBalance, Objective, Pairing, Requirements,
-    SubTrajectoryBalance, TermGrads, TrajectoryBalance, VarGrad,
-};
+use crate::objective::{Requirements, TermGrads};
 use crate::optim::{Adam, ScalarAdam, clip_grad_norm};
 use crate::policy::{Policy, PolicyCache, RoundCaches};
 use crate::replay::{ReplayBuffer, ReplayEntry};
@@ -26,48 +24,6 @@ use crate::terms::{StepTerms, take_feature_matrix};
 use crate::trajectory::Trajectories;
 use crate::{Error, Result};
 use nalgebra::DMatrix;
-
-/// The loss a trainer optimises.
-#[derive(Debug)]
-pub(super) enum Loss {
-    /// A balance objective over trajectory log-terms.
-    Balance(Box<dyn Objective>),
-    /// Flow matching over edge log-flows.
-    Flow(FlowMatching),
-    /// A divergence objective, rebuilt every step: Tsallis-α moves its reference `log Z` (the
-    /// previous batch's mean `log w`), which fixes the scale of its weights without making it
-    /// batch-normalised.
-    Divergence(DivergenceSpec),
-}
-
-impl Loss {
-    fn build(config: &ObjectiveConfig) -> Result<Self> {
-        if let Some(spec) = DivergenceSpec::new(config)? {
-            return Ok(Loss::Divergence(spec));
-        }
-        let residual = config.residual;
-        let balance: Box<dyn Objective> = match config.kind {
-            ObjectiveKind::Db => Box::new(DetailedBalance::new(residual)),
-            ObjectiveKind::Moddb => Box::new(ModifiedDetailedBalance::new(residual)),
-            ObjectiveKind::Subtb => Box::new(SubTrajectoryBalance::new(config.lambda, residual)?),
-            ObjectiveKind::Vargrad => Box::new(VarGrad::new(residual)),
-            ObjectiveKind::Cb => Box::new(ContrastiveBalance::new(Pairing::Halves, residual)),
-            ObjectiveKind::Cbf => Box::new(ContrastiveBalance::new(Pairing::AllPairs, residual)),
-            ObjectiveKind::Fm => return Ok(Loss::Flow(FlowMatching::new(residual))),
-            // Tb; the divergences returned above.
-            _ => Box::new(TrajectoryBalance::new(residual)),
-        };
-        Ok(Loss::Balance(balance))
-    }
-
-    fn requirements(&self) -> Result<Requirements> {
-        match self {
-            Loss::Balance(o) => Ok(o.requirements()),
-            Loss::Flow(_) => Ok(Requirements::default()),
-            Loss::Divergence(spec) => spec.requirements(),
-        }
-    }
-}
 
 /// What one training step measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -541,7 +497,7 @@ impl<E: Environment, B: Backend> Trainer<E, B> {
         let output = if recorded {
             debug_assert_eq!(self.rounds.len(), traj.step_count());
             // Steps in the same state share a network column unless per-sample gradients follow.
-            let distinct = !matches!(&self.loss, Loss::Divergence(spec) if spec.needs_per_sample_gradients());
+            let distinct = !self.loss.needs_per_sample_gradients();
             self.policy.forward_gathered(&self.rounds, features, &mut self.cache, distinct)?
         } else {
             self.policy.forward(features, &mut self.cache)?
